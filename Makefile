@@ -1,0 +1,41 @@
+# Every target sets up what it needs: a fresh machine with Python 3.11 and the package registries is enough.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: help install run test lint format typecheck bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the project with its dev tools
+
+run: $(STAMP) ## run the server on port 8000 with the embedded defaults
+	$(PY) main.py
+
+test: $(STAMP) lint typecheck ## lint, type-check and run the whole test suite
+	$(PY) -m pytest
+
+lint: $(STAMP) ## ruff lint and format check
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(STAMP) ## apply ruff's fixes and formatting
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+typecheck: $(STAMP) ## mypy --strict on the package
+	$(PY) -m mypy
+
+bench: $(STAMP) ## speech benchmark (see docs/benchmarks.md)
+	$(PY) bench/tts.py --server
+
+clean: ## remove the virtualenv and local data
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

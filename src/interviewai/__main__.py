@@ -1,0 +1,7 @@
+"""`python -m interviewai` is the same as the `interviewai` command."""
+
+import sys
+
+from interviewai.cli import main
+
+sys.exit(main())

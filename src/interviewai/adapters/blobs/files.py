@@ -1,0 +1,57 @@
+"""BlobStore on a local directory: atomic writes (temp file + rename), names confined to the root."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import tempfile
+from pathlib import Path
+
+# Names are produced by the server ("audio/<sha256>.mp3"), never taken raw from a request.
+_SAFE_NAME = re.compile(r"^[a-z0-9_-]+(/[A-Za-z0-9_-]+)*\.[a-z0-9]+$")
+
+
+class UnsafeBlobName(ValueError):
+    """A blob name that could escape the store's directory."""
+
+
+class FileBlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def path_for(self, name: str) -> Path:
+        """The file behind `name`; raises UnsafeBlobName for anything that could leave the root."""
+        if not _SAFE_NAME.match(name):
+            raise UnsafeBlobName(name)
+        path = (self.root / name).resolve()
+        if self.root not in path.parents:
+            raise UnsafeBlobName(name)
+        return path
+
+    async def put(self, name: str, data: bytes) -> None:
+        await asyncio.to_thread(self._write, self.path_for(name), data)
+
+    async def get(self, name: str) -> bytes | None:
+        path = self.path_for(name)
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            return None
+
+    async def exists(self, name: str) -> bool:
+        return await asyncio.to_thread(self.path_for(name).is_file)
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        try:
+            with os.fdopen(handle, "wb") as temp_file:
+                temp_file.write(data)
+                temp_file.flush()
+                os.fsync(temp_file.fileno())
+            os.replace(temp_name, path)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise

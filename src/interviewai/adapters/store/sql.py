@@ -1,0 +1,154 @@
+"""SessionStore on SQLAlchemy Core (SQLite or PostgreSQL) with compare-and-set saves."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from interviewai.adapters.store.schema import session_questions, sessions
+from interviewai.domain.errors import ConcurrentUpdate
+from interviewai.domain.questions import Question, QuestionType
+from interviewai.domain.session import AskedQuestion, InterviewSession, SessionState
+
+
+def _to_epoch(moment: datetime | None) -> float | None:
+    return moment.timestamp() if moment is not None else None
+
+
+def _from_epoch(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=timezone.utc) if value is not None else None
+
+
+def _asked_from_row(row: RowMapping) -> AskedQuestion:
+    return AskedQuestion(
+        position=row["position"],
+        question=Question(
+            id=row["question_id"], text=row["question_text"], type=QuestionType(row["question_type"])
+        ),
+        served_at=_from_epoch(row["served_at"]),
+        answer_text=row["answer_text"],
+        answered_at=_from_epoch(row["answered_at"]),
+    )
+
+
+class SqlSessionStore:
+    """Sessions and their questions in two tables; the `version` column guards concurrent answers."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def create(self, session: InterviewSession) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                insert(sessions).values(
+                    id=session.id,
+                    state=session.state.value,
+                    created_at=_to_epoch(session.created_at),
+                    updated_at=_to_epoch(session.updated_at),
+                    completed_at=_to_epoch(session.completed_at),
+                    version=session.version,
+                )
+            )
+            await connection.execute(
+                insert(session_questions),
+                [
+                    {
+                        "session_id": session.id,
+                        "position": asked.position,
+                        "question_id": asked.question.id,
+                        "question_text": asked.question.text,
+                        "question_type": asked.question.type.value,
+                        "served_at": _to_epoch(asked.served_at),
+                        "answer_text": asked.answer_text,
+                        "answered_at": _to_epoch(asked.answered_at),
+                    }
+                    for asked in session.questions
+                ],
+            )
+
+    async def get(self, session_id: str) -> InterviewSession | None:
+        async with self._engine.connect() as connection:
+            row = (
+                (await connection.execute(select(sessions).where(sessions.c.id == session_id)))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            question_rows = (
+                await connection.execute(
+                    select(session_questions)
+                    .where(session_questions.c.session_id == session_id)
+                    .order_by(session_questions.c.position)
+                )
+            ).mappings()
+            created_at = _from_epoch(row["created_at"])
+            updated_at = _from_epoch(row["updated_at"])
+            assert created_at is not None and updated_at is not None
+            return InterviewSession(
+                id=row["id"],
+                state=SessionState(row["state"]),
+                created_at=created_at,
+                updated_at=updated_at,
+                completed_at=_from_epoch(row["completed_at"]),
+                questions=tuple(_asked_from_row(q) for q in question_rows),
+                version=row["version"],
+            )
+
+    async def save(self, session: InterviewSession) -> InterviewSession:
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                update(sessions)
+                .where(and_(sessions.c.id == session.id, sessions.c.version == session.version))
+                .values(
+                    state=session.state.value,
+                    updated_at=_to_epoch(session.updated_at),
+                    completed_at=_to_epoch(session.completed_at),
+                    version=session.version + 1,
+                )
+            )
+            if result.rowcount != 1:
+                raise ConcurrentUpdate(f"Session {session.id} was changed by another request; try again.")
+            for asked in session.questions:
+                await connection.execute(
+                    update(session_questions)
+                    .where(
+                        and_(
+                            session_questions.c.session_id == session.id,
+                            session_questions.c.position == asked.position,
+                        )
+                    )
+                    .values(
+                        served_at=_to_epoch(asked.served_at),
+                        answer_text=asked.answer_text,
+                        answered_at=_to_epoch(asked.answered_at),
+                    )
+                )
+        return replace(session, version=session.version + 1)
+
+    async def expire_inactive(self, inactive_since: datetime, forget_before: datetime) -> int:
+        idle = sessions.c.updated_at < inactive_since.timestamp()
+        live = sessions.c.state != SessionState.EXPIRED.value
+        async with self._engine.begin() as connection:
+            expiring = select(sessions.c.id).where(and_(idle, live))
+            await connection.execute(
+                delete(session_questions).where(session_questions.c.session_id.in_(expiring))
+            )
+            result = await connection.execute(
+                update(sessions)
+                .where(and_(idle, live))
+                .values(state=SessionState.EXPIRED.value, version=sessions.c.version + 1)
+            )
+            await connection.execute(
+                delete(sessions).where(
+                    and_(
+                        sessions.c.state == SessionState.EXPIRED.value,
+                        sessions.c.updated_at < forget_before.timestamp(),
+                    )
+                )
+            )
+            return int(result.rowcount)

@@ -1,0 +1,101 @@
+"""The one place where errors become HTTP responses: `{detail, code}` with a stable code."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from interviewai.domain.errors import (
+    ConcurrentUpdate,
+    DomainError,
+    MediaNotFound,
+    SessionExpired,
+    SessionFinished,
+    SessionNotFound,
+    WrongQuestion,
+)
+
+logger = logging.getLogger(__name__)
+
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    SessionNotFound: 404,
+    SessionExpired: 404,
+    MediaNotFound: 404,
+    SessionFinished: 409,
+    WrongQuestion: 409,
+    ConcurrentUpdate: 409,
+}
+
+HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    416: "range_not_satisfiable",
+    429: "rate_limited",
+}
+
+
+class ApiError(Exception):
+    """An error raised by a route for a request problem the domain does not know about."""
+
+    def __init__(self, status_code: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+
+
+def error_response(
+    status_code: int, code: str, detail: Any, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        status_code=status_code, content={"detail": jsonable_encoder(detail), "code": code}, headers=headers
+    )
+
+
+async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DomainError)
+    status_code = next((s for kind, s in DOMAIN_STATUS.items() if isinstance(error, kind)), 400)
+    return error_response(status_code, error.code, error.message)
+
+
+async def _api_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ApiError)
+    return error_response(error.status_code, error.code, error.message)
+
+
+async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    problems = list(error.errors())
+    code = "invalid_json" if any(p.get("type") == "json_invalid" for p in problems) else "validation_error"
+    # pydantic's `ctx` may hold exception objects; keep only what a client can read.
+    cleaned = [{k: v for k, v in p.items() if k in {"type", "loc", "msg", "input"}} for p in problems]
+    return error_response(422, code, cleaned)
+
+
+async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    code = HTTP_CODES.get(error.status_code, "http_error")
+    return error_response(error.status_code, code, error.detail, headers=dict(error.headers or {}))
+
+
+async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return error_response(500, "internal_error", "The server hit an unexpected error; it has been logged.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,105 @@
+"""Turns service results into the public response models."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+from interviewai.api.deps import UrlBuilder
+from interviewai.api.schemas import (
+    CompletionResponse,
+    QuestionResponse,
+    QuestionSummary,
+    SessionSummary,
+    StatusResponse,
+    VisemeModel,
+    WordTimingModel,
+)
+from interviewai.domain.session import InterviewSession
+from interviewai.services.interview import Completion, Delivery, QuestionDelivery
+from interviewai.settings import AvatarMode, Settings
+
+COMPLETION_MESSAGE = "Congratulations! You have completed the interview."
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def session_summary(session: InterviewSession) -> SessionSummary:
+    return SessionSummary(
+        session_id=session.id,
+        state=session.state.value,
+        created_at=_iso(session.created_at) or "",
+        completed_at=_iso(session.completed_at),
+        questions_answered=session.answers_recorded,
+        total_questions=session.total_questions,
+        questions=[
+            QuestionSummary(
+                question_id=q.question.id,
+                question_text=q.question.text,
+                question_type=q.question.type.value,
+                answer_text=q.answer_text,
+                word_count=q.answer_word_count,
+                seconds_to_answer=q.seconds_to_answer,
+            )
+            for q in session.questions
+        ],
+    )
+
+
+def status_response(session: InterviewSession) -> StatusResponse:
+    return StatusResponse(
+        session_id=session.id,
+        state=session.state.value,
+        current_question=session.current_question_number,
+        total_questions=session.total_questions,
+        is_complete=session.is_complete,
+        answers_recorded=session.answers_recorded,
+    )
+
+
+def idle_video_url(_settings: Settings) -> str | None:
+    """The presenter's idle loop; there is none until video avatars are configured."""
+    return None
+
+
+def question_response(delivery: QuestionDelivery, settings: Settings, urls: UrlBuilder) -> QuestionResponse:
+    audio = delivery.speech.audio
+    video_expected = settings.effective_avatar_mode is AvatarMode.VIDEO
+    return QuestionResponse(
+        question_id=delivery.asked.question.id,
+        question_text=delivery.asked.question.text,
+        question_type=delivery.asked.question.type.value,
+        avatar_mode=AvatarMode.AUDIO_ONLY.value,
+        video_url=None,
+        idle_video_url=idle_video_url(settings),
+        audio_base64=base64.b64encode(audio.mp3).decode("ascii"),
+        audio_duration=round(audio.duration_s, 3),
+        word_timings=[WordTimingModel(word=w.word, start=w.start, end=w.end) for w in audio.word_timings],
+        visemes=[VisemeModel(viseme=v.viseme, start=v.start, end=v.end) for v in audio.visemes],
+        audio_url=urls.media(delivery.speech.audio_name),
+        avatar_image_url=urls.avatar_image(),
+        current_question=delivery.asked.position,
+        total_questions=delivery.session.total_questions,
+        latency_ms=delivery.speech.latency_ms,
+        voice=audio.voice_label,
+        video_status="failed" if video_expected else "disabled",
+        fallback_reason="video_provider_unavailable" if video_expected else None,
+    )
+
+
+def completion_response(completion: Completion) -> CompletionResponse:
+    return CompletionResponse(
+        message=COMPLETION_MESSAGE,
+        questions_answered=completion.session.answers_recorded,
+        session_summary=session_summary(completion.session),
+    )
+
+
+def delivery_response(
+    delivery: Delivery, settings: Settings, urls: UrlBuilder
+) -> QuestionResponse | CompletionResponse:
+    if isinstance(delivery, Completion):
+        return completion_response(delivery)
+    return question_response(delivery, settings, urls)

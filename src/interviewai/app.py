@@ -1,0 +1,61 @@
+"""The FastAPI application factory and its lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from interviewai import __version__
+from interviewai.api.errors import error_response, install_error_handlers
+from interviewai.api.routes import router
+from interviewai.container import build_container
+from interviewai.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+
+class RequestSizeLimit:
+    """Refuses bodies that declare more than `max_bytes` before anything reads them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            declared = dict(scope["headers"]).get(b"content-length")
+            if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+                response = error_response(
+                    413, "payload_too_large", f"The request body must be at most {self.max_bytes} bytes."
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; settings are read from the environment only when none are given."""
+    resolved = settings if settings is not None else load_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with build_container(resolved) as container:
+            app.state.container = container
+            logger.info("InterviewAI %s ready (%d questions)", __version__, len(container.interviews.bank))
+            yield
+
+    app = FastAPI(
+        title="InterviewAI",
+        version=__version__,
+        description="AI mock interviews: sessions, neural speech with measured lip-sync timings, avatars.",
+        lifespan=lifespan,
+        debug=resolved.debug,
+    )
+    install_error_handlers(app)
+    app.include_router(router)
+    app.add_middleware(RequestSizeLimit, max_bytes=resolved.max_request_bytes)
+    return app

@@ -1,0 +1,57 @@
+"""The `interviewai` command line: serve the API and run the developer tools."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from interviewai.settings import SettingsError, load_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from interviewai.app import create_app
+
+    overrides: dict[str, object] = {}
+    if args.host is not None:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    settings = load_settings(**overrides)
+    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="debug" if settings.debug else "info",
+        proxy_headers=True,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="interviewai", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the API server (settings from the environment and .env)")
+    serve.add_argument("--host", default=None, help="interface to bind (default: HOST or 0.0.0.0)")
+    serve.add_argument("--port", type=int, default=None, help="port to listen on (default: PORT or 8000)")
+    serve.set_defaults(handler=_serve)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.handler(args)
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

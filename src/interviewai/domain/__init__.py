@@ -1,0 +1,1 @@
+"""Pure interview domain: no web framework, database or provider imports."""

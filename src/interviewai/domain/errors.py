@@ -1,0 +1,68 @@
+"""Domain and provider errors, each with a stable machine-readable code."""
+
+from __future__ import annotations
+
+import enum
+
+
+class DomainError(Exception):
+    """A rule of the interview was broken by the caller; maps to a 4xx."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class SessionNotFound(DomainError):
+    code = "session_not_found"
+
+
+class SessionExpired(DomainError):
+    code = "expired"
+
+
+class SessionFinished(DomainError):
+    """The session is completed or ended; it takes no more answers."""
+
+    code = "session_finished"
+
+
+class WrongQuestion(DomainError):
+    code = "wrong_question"
+
+
+class ConcurrentUpdate(DomainError):
+    """Another request changed the session first; the caller may retry."""
+
+    code = "concurrent_update"
+
+
+class MediaNotFound(DomainError):
+    code = "media_not_found"
+
+
+class ProviderCategory(enum.Enum):
+    """Why an outside provider failed, so failover can decide what to do next."""
+
+    AUTH = "auth"
+    INVALID_REQUEST = "invalid_request"
+    RATE_LIMIT = "rate_limit"
+    QUOTA = "quota"
+    CONNECTIVITY = "connectivity"
+    TIMEOUT = "timeout"
+    NO_AUDIO = "no_audio"
+    SERVER = "server"
+    UNKNOWN = "unknown"
+
+
+class ProviderError(Exception):
+    """An outside system failed; adapters raise only this, never a library exception."""
+
+    def __init__(self, provider: str, category: ProviderCategory, message: str, *, retryable: bool) -> None:
+        super().__init__(f"{provider}: {category.value}: {message}")
+        self.provider = provider
+        self.category = category
+        self.message = message
+        self.retryable = retryable

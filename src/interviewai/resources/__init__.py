@@ -1,0 +1,1 @@
+"""Packaged data: the default question bank, avatar image, voice snapshots."""

@@ -1,0 +1,1 @@
+"""Use cases: run interviews and deliver the media for each question."""

@@ -1,0 +1,134 @@
+"""Interview use cases: start, current question, answer, status, end, and expiry of idle sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TypeVar
+
+from interviewai.domain.errors import ConcurrentUpdate, SessionFinished, SessionNotFound
+from interviewai.domain.ports import SessionStore
+from interviewai.domain.questions import QuestionBank
+from interviewai.domain.session import AskedQuestion, InterviewSession, SessionState, new_session_id
+from interviewai.services.media import QuestionSpeech, SpeechMediaService
+
+Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+# How often a request re-reads a session that another request changed at the same moment.
+_CAS_ATTEMPTS = 5
+# Expired sessions leave a tombstone this long, so clients hear "expired" rather than "not found".
+TOMBSTONE_RETENTION = timedelta(hours=24)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class QuestionDelivery:
+    session: InterviewSession
+    asked: AskedQuestion
+    speech: QuestionSpeech
+
+
+@dataclass(frozen=True)
+class Completion:
+    session: InterviewSession
+
+
+Delivery = QuestionDelivery | Completion
+
+
+class InterviewService:
+    def __init__(
+        self,
+        store: SessionStore,
+        bank: QuestionBank,
+        media: SpeechMediaService,
+        session_timeout: timedelta,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._store = store
+        self._bank = bank
+        self._media = media
+        self._timeout = session_timeout
+        self._clock = clock
+
+    @property
+    def bank(self) -> QuestionBank:
+        return self._bank
+
+    async def start(self) -> InterviewSession:
+        # The session keeps its own copy of the questions, so a changed bank never reshuffles it.
+        session = InterviewSession.start(new_session_id(), self._bank.questions, self._clock())
+        await self._store.create(session)
+        return session
+
+    async def status(self, session_id: str) -> InterviewSession:
+        return await self._load_active(session_id)
+
+    async def current(self, session_id: str) -> Delivery:
+        session = await self._load_active(session_id)
+        if session.state is SessionState.ENDED:
+            raise SessionFinished(f"Session {session_id} was ended; start a new interview.")
+        return await self._deliver_current(session)
+
+    async def answer(self, session_id: str, question_id: int, answer_text: str) -> Delivery:
+        async def attempt() -> InterviewSession:
+            session = await self._load_active(session_id)
+            outcome = session.answer(question_id, answer_text, self._clock())
+            return await self._store.save(outcome.session) if outcome.changed else session
+
+        session = await self._retry_on_conflict(attempt)
+        return await self._deliver_current(session)
+
+    async def end(self, session_id: str) -> InterviewSession:
+        async def attempt() -> InterviewSession:
+            session = await self._load_active(session_id)
+            ended = session.end(self._clock())
+            return ended if ended is session else await self._store.save(ended)
+
+        return await self._retry_on_conflict(attempt)
+
+    async def expire_idle_sessions(self) -> int:
+        now = self._clock()
+        return await self._store.expire_inactive(
+            now - self._timeout, now - self._timeout - TOMBSTONE_RETENTION
+        )
+
+    async def _deliver_current(self, session: InterviewSession) -> Delivery:
+        asked = session.current
+        if asked is None:
+            return Completion(session)
+        speech = await self._media.speech_for(asked.question.text)
+        if asked.served_at is None:
+            session = await self._mark_served(session.id, asked.position)
+        return QuestionDelivery(session=session, asked=asked, speech=speech)
+
+    async def _mark_served(self, session_id: str, position: int) -> InterviewSession:
+        async def attempt() -> InterviewSession:
+            session = await self._load_active(session_id)
+            current = session.current
+            if current is None or current.position != position or current.served_at is not None:
+                return session
+            return await self._store.save(session.serve_current(self._clock()))
+
+        return await self._retry_on_conflict(attempt)
+
+    async def _load_active(self, session_id: str) -> InterviewSession:
+        session = await self._store.get(session_id)
+        if session is None:
+            raise SessionNotFound(f"No interview session with id {session_id!r}.")
+        session.ensure_active(self._clock(), self._timeout)
+        return session
+
+    @staticmethod
+    async def _retry_on_conflict(attempt: Callable[[], Awaitable[T]]) -> T:
+        for _ in range(_CAS_ATTEMPTS - 1):
+            try:
+                return await attempt()
+            except ConcurrentUpdate:
+                continue
+        return await attempt()

@@ -1,0 +1,138 @@
+"""Typed, validated settings read from the environment and `.env` (never at import time)."""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_RATE_OR_VOLUME = re.compile(r"^[+-]\d+%$")
+_PITCH = re.compile(r"^[+-]\d+Hz$")
+KNOWN_ENGINES = ("piper",)
+
+
+class AvatarMode(str, enum.Enum):
+    VIDEO = "video"
+    AUDIO_ONLY = "audio_only"
+
+
+class Settings(BaseSettings):
+    """Every tunable of the server; `create_app(settings)` receives one of these."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Seed variables.
+    did_api_key: SecretStr = SecretStr("")
+    avatar_mode: AvatarMode | None = None
+    port: int = Field(8000, ge=1, le=65535)
+    host: str = "0.0.0.0"
+    debug: bool = False
+    public_base_url: str = Field(
+        "", description="Base of the URLs the API hands out; empty: the request's own"
+    )
+    max_request_bytes: int = Field(1_000_000, ge=1024)
+
+    # Storage.
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    media_dir: Path | None = None
+    question_bank: Path | None = None
+    model_dir: Path | None = Field(None, description="Where the alignment-patched voice model is kept")
+
+    # Speech.
+    tts_engines: str = "piper"
+    tts_voice: str = "en-US-JennyNeural"
+    local_voice: str = "en_US-joe-medium"
+    tts_rate: str = "+0%"
+    tts_volume: str = "+0%"
+    tts_pitch: str = "+0Hz"
+    tts_max_parallel: int = Field(0, ge=0, le=64, description="0 means one synthesis per CPU core")
+    tts_threads_per_synthesis: int = Field(1, ge=1, le=64, description="ONNX Runtime threads per synthesis")
+
+    # Avatar video.
+    did_presenter_id: str = "v2_public_Amber@0zSz8kflCN"
+    avatar_generation_timeout_s: float = Field(120.0, gt=0, le=3600)
+
+    # Sessions.
+    session_timeout_s: float = Field(1800.0, gt=0)
+    session_sweep_interval_s: float = Field(60.0, gt=0)
+
+    @field_validator("tts_rate", "tts_volume")
+    @classmethod
+    def _check_percent(cls, value: str) -> str:
+        if not _RATE_OR_VOLUME.match(value):
+            raise ValueError("must look like +0%, +10% or -20% (a sign, whole number and %)")
+        return value
+
+    @field_validator("tts_pitch")
+    @classmethod
+    def _check_pitch(cls, value: str) -> str:
+        if not _PITCH.match(value):
+            raise ValueError("must look like +0Hz or -5Hz (a sign, whole number and Hz)")
+        return value
+
+    @field_validator("tts_engines")
+    @classmethod
+    def _check_engines(cls, value: str) -> str:
+        engines = [e.strip() for e in value.split(",") if e.strip()]
+        unknown = [e for e in engines if e not in KNOWN_ENGINES]
+        if not engines or unknown:
+            raise ValueError(f"must be a comma-separated list of {', '.join(KNOWN_ENGINES)}; got {value!r}")
+        return ",".join(engines)
+
+    @field_validator("avatar_mode", mode="before")
+    @classmethod
+    def _empty_mode_is_auto(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _video_needs_key(self) -> Settings:
+        if self.avatar_mode is AvatarMode.VIDEO and not self.did_api_key.get_secret_value():
+            raise ValueError("AVATAR_MODE=video needs DID_API_KEY; set a key or use AVATAR_MODE=audio_only")
+        return self
+
+    @property
+    def engine_order(self) -> list[str]:
+        return self.tts_engines.split(",")
+
+    @property
+    def effective_avatar_mode(self) -> AvatarMode:
+        if self.avatar_mode is not None:
+            return self.avatar_mode
+        return AvatarMode.VIDEO if self.did_api_key.get_secret_value() else AvatarMode.AUDIO_ONLY
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'interviewai.db').resolve()}"
+
+    @property
+    def resolved_media_dir(self) -> Path:
+        return (self.media_dir or self.data_dir / "media").resolve()
+
+    @property
+    def resolved_model_dir(self) -> Path:
+        return (self.model_dir or self.data_dir / "models").resolve()
+
+    @property
+    def synthesis_parallelism(self) -> int:
+        return self.tts_max_parallel or (os.cpu_count() or 1)
+
+
+class SettingsError(SystemExit):
+    """Raised at start when the environment holds an invalid value; names the variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment and `.env`, turning validation errors into one clear message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            variable = "_".join(str(part) for part in problem["loc"]).upper() or "settings"
+            lines.append(f"  {variable}: {problem['msg']} (got {problem.get('input')!r})")
+        raise SettingsError("Invalid configuration:\n" + "\n".join(lines)) from None
