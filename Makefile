@@ -35,7 +35,7 @@ typecheck: $(STAMP) ## mypy --strict on the package
 	$(PY) -m mypy
 
 bench: $(STAMP) ## speech benchmark (see docs/benchmarks.md)
-	$(PY) bench/tts.py --server
+	$(PY) bench/tts.py --server --edge
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

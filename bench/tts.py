@@ -4,6 +4,7 @@
     python bench/tts.py --intra-op-threads 2     # a lone synthesis with 2 ORT threads
     python bench/tts.py --concurrency 2          # 2 syntheses at once, as the server runs them
     python bench/tts.py --server                 # also: RSS of `python main.py` before/after an interview
+    python bench/tts.py --edge                   # also: Edge through the simulator, failover latency
 
 RTF = synthesis wall time (phonemes, model, alignment, MP3) / seconds of speech produced.
 First audio = time from the call until the first sentence's audio is ready (what streaming would wait for).
@@ -277,6 +278,11 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=1, help="syntheses at once (default 1)")
     parser.add_argument("--model-dir", type=Path, help="where the patched model lives (default: a temp dir)")
     parser.add_argument("--server", action="store_true", help="also measure `python main.py` over HTTP")
+    parser.add_argument(
+        "--edge",
+        action="store_true",
+        help="also measure Edge through the local simulator and failover latency (bench/tts_edge.py)",
+    )
     args = parser.parse_args()
 
     with contextlib.ExitStack() as stack:
@@ -301,6 +307,11 @@ def main() -> int:
         print(f"load average (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
         if args.server:
             report_server(model_dir)
+        if args.edge:
+            import tts_edge  # beside this script
+
+            print()
+            tts_edge.main(["--rounds", str(args.rounds), "--model-dir", str(model_dir)])
     return 0
 
 

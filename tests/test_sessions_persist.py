@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from conftest import RunningApp, SettingsFactory
 from interviewai.app import create_app
@@ -100,13 +101,28 @@ def test_two_processes_share_a_session_and_a_restart_loses_nothing(tmp_path: Pat
         assert status["answers_recorded"] == 2 and status["state"] == "in_progress"
 
 
-def test_invalid_setting_stops_the_server_naming_the_variable(tmp_path: Path) -> None:
-    env = {**os.environ, "DATA_DIR": str(tmp_path), "TTS_RATE": "fast", "PORT": str(_free_port())}
+@pytest.mark.parametrize(
+    ("variable", "value", "shown"),
+    [
+        ("TTS_RATE", "fast", "fast"),
+        ("PORT", "http", "http"),
+        ("TTS_VOICE", "not a voice", "not a voice"),
+        ("EDGE_TTS_URL", "http://127.0.0.1:1/", "ws://"),
+        ("QUESTION_BANK", "/no/such/bank.yaml", "/no/such/bank.yaml"),
+    ],
+)
+def test_invalid_setting_stops_the_server_naming_the_variable(
+    tmp_path: Path, variable: str, value: str, shown: str
+) -> None:
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "PORT": str(_free_port()), "TTS_ENGINES": "edge,piper"}
+    env[variable] = value
     result = subprocess.run(
         [sys.executable, "main.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
     )
-    assert result.returncode == 2
-    assert "TTS_RATE" in result.stderr and "fast" in result.stderr
+    assert result.returncode == 2, result.stderr
+    assert variable in result.stderr
+    assert shown in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 async def test_idle_session_expires_with_its_own_code(running: RunningApp) -> None:

@@ -14,6 +14,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from interviewai.app import create_app
+    from interviewai.container import check_configuration
 
     overrides: dict[str, object] = {}
     if args.host is not None:
@@ -21,6 +22,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.port is not None:
         overrides["port"] = args.port
     settings = load_settings(**overrides)
+    check_configuration(settings)
     logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO)
     uvicorn.run(
         create_app(settings),
@@ -40,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="port to listen on (default: PORT or 8000)")
     serve.set_defaults(handler=_serve)
 
+    from interviewai.simulators import edge_tts
+
+    edge_sim = commands.add_parser(
+        "edge-sim", help="run the local Edge TTS simulator and print the EDGE_TTS_URL that points at it"
+    )
+    edge_tts.add_arguments(edge_sim)
+    edge_sim.set_defaults(handler=edge_tts.handle)
     return parser
 
 

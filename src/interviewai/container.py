@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,35 +14,91 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from interviewai.adapters.blobs.files import FileBlobStore
 from interviewai.adapters.question_bank import load_question_bank
+from interviewai.adapters.speech.edge import (
+    EdgeEndpoint,
+    EdgeSynthesizer,
+    TextPhonemizer,
+    WordPhonemizer,
+    word_phonemizer,
+)
 from interviewai.adapters.speech.piper import PiperSynthesizer
 from interviewai.adapters.store.database import create_engine, migrate
 from interviewai.adapters.store.sql import SqlSessionStore
 from interviewai.background import BackgroundTasks
-from interviewai.domain.media import VoiceIdentity
 from interviewai.domain.ports import SpeechSynthesizer
-from interviewai.domain.speech import SpokenAudio, VoiceInfo, VoiceSettings
+from interviewai.domain.questions import InvalidQuestionBank, QuestionBank
+from interviewai.domain.speech import VoiceSettings
 from interviewai.services.interview import InterviewService
 from interviewai.services.media import SpeechMediaService
-from interviewai.settings import Settings
+from interviewai.services.speech import SpeechService
+from interviewai.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 
 
-class SingleEngineSpeaker:
-    """A Speaker with one engine and no failover."""
+def check_configuration(settings: Settings) -> QuestionBank:
+    """Everything about the settings that can be checked without starting: the bank and the Edge voice.
 
-    def __init__(self, synthesizer: SpeechSynthesizer, settings: VoiceSettings) -> None:
-        self._synthesizer = synthesizer
-        self._identity = VoiceIdentity(synthesizer.engine, synthesizer.engine_version, settings)
+    Raises SettingsError naming the variable, so `interviewai serve` stops with one clear message.
+    """
+    try:
+        bank = load_question_bank(settings.question_bank)
+    except InvalidQuestionBank as error:
+        raise SettingsError(f"Invalid configuration:\n  QUESTION_BANK: {error}") from None
+    if "edge" in settings.engine_order:
+        edge_settings = VoiceSettings(
+            settings.tts_voice, settings.tts_rate, settings.tts_volume, settings.tts_pitch
+        )
+        try:
+            EdgeSynthesizer.validate(edge_settings)
+        except ValueError as error:
+            raise SettingsError(f"Invalid configuration:\n  TTS_VOICE: {error}") from None
+        try:
+            EdgeEndpoint.parse(settings.edge_tts_url)
+        except ValueError as error:
+            raise SettingsError(f"Invalid configuration:\n  EDGE_TTS_URL: {error}") from None
+    return bank
 
-    def cache_candidates(self) -> list[VoiceIdentity]:
-        return [self._identity]
 
-    async def speak_with_identity(self, text: str) -> tuple[SpokenAudio, VoiceIdentity]:
-        return await self._synthesizer.synthesize(text, self._identity.settings), self._identity
+def build_speech_service(
+    settings: Settings,
+    piper: SpeechSynthesizer,
+    *,
+    phonemize_word: WordPhonemizer | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> SpeechService:
+    """Edge (created here) and the caller's piper voice, in ``TTS_ENGINES`` order.
 
-    async def list_voices(self) -> list[VoiceInfo]:
-        return await self._synthesizer.list_voices()
+    Edge's visemes need per-word phonemes: by default they come from ``piper.phonemize``. Raises
+    SettingsError when edge-tts would reject the voice or prosody, or EDGE_TTS_URL is not ws:// or wss://.
+    """
+    prosody = {"rate": settings.tts_rate, "volume": settings.tts_volume, "pitch": settings.tts_pitch}
+    engines: list[tuple[SpeechSynthesizer, VoiceSettings]] = []
+    closers: list[Callable[[], Awaitable[None]]] = []
+    for name in settings.engine_order:
+        if name == "edge":
+            edge_settings = VoiceSettings(voice=settings.tts_voice, **prosody)
+            try:
+                EdgeSynthesizer.validate(edge_settings)
+            except ValueError as error:
+                raise SettingsError(f"Invalid configuration:\n  TTS_VOICE: {error}") from None
+            if phonemize_word is None:
+                if not isinstance(piper, TextPhonemizer):
+                    raise TypeError("Edge visemes need phonemize_word or a piper voice with phonemize()")
+                phonemize_word = word_phonemizer(piper)
+            try:
+                edge = EdgeSynthesizer(
+                    phonemize_word=phonemize_word,
+                    endpoint_url=settings.edge_tts_url,
+                    timeout_s=settings.edge_tts_timeout_s,
+                )
+            except ValueError as error:
+                raise SettingsError(f"Invalid configuration:\n  EDGE_TTS_URL: {error}") from None
+            engines.append((edge, edge_settings))
+            closers.append(edge.aclose)
+        elif name == "piper":
+            engines.append((piper, VoiceSettings(voice=settings.local_voice, **prosody)))
+    return SpeechService(engines, cooldown_s=settings.tts_breaker_cooldown_s, clock=clock, closers=closers)
 
 
 @dataclass
@@ -49,7 +106,7 @@ class Container:
     settings: Settings
     engine: AsyncEngine
     interviews: InterviewService
-    speech: SingleEngineSpeaker
+    speech: SpeechService
     blobs: FileBlobStore
     tasks: BackgroundTasks
 
@@ -57,7 +114,7 @@ class Container:
 @contextlib.asynccontextmanager
 async def build_container(settings: Settings) -> AsyncIterator[Container]:
     """Open every resource the app needs and close them in reverse order on exit."""
-    bank = load_question_bank(settings.question_bank)
+    bank = check_configuration(settings)
     async with contextlib.AsyncExitStack() as stack:
         engine = create_engine(settings.resolved_database_url)
         stack.push_async_callback(engine.dispose)
@@ -71,10 +128,8 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
         )
         # close() waits for running syntheses, so it runs off the event loop.
         stack.push_async_callback(asyncio.to_thread, piper.close)
-        local_voice = VoiceSettings(
-            settings.local_voice, settings.tts_rate, settings.tts_volume, settings.tts_pitch
-        )
-        speech = SingleEngineSpeaker(piper, local_voice)
+        speech = build_speech_service(settings, piper)
+        stack.push_async_callback(speech.aclose)
 
         blobs = FileBlobStore(settings.resolved_media_dir)
         interviews = InterviewService(

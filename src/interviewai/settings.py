@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _RATE_OR_VOLUME = re.compile(r"^[+-]\d+%$")
 _PITCH = re.compile(r"^[+-]\d+Hz$")
-KNOWN_ENGINES = ("piper",)
+KNOWN_ENGINES = ("edge", "piper")
 
 
 class AvatarMode(str, enum.Enum):
@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     model_dir: Path | None = Field(None, description="Where the alignment-patched voice model is kept")
 
     # Speech.
-    tts_engines: str = "piper"
+    tts_engines: str = "edge,piper"
     tts_voice: str = "en-US-JennyNeural"
     local_voice: str = "en_US-joe-medium"
     tts_rate: str = "+0%"
@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     tts_pitch: str = "+0Hz"
     tts_max_parallel: int = Field(0, ge=0, le=64, description="0 means one synthesis per CPU core")
     tts_threads_per_synthesis: int = Field(1, ge=1, le=64, description="ONNX Runtime threads per synthesis")
+    edge_tts_url: str = ""
+    edge_tts_timeout_s: float = Field(8.0, gt=0, le=120)
+    tts_breaker_cooldown_s: float = Field(60.0, ge=0, le=86400)
 
     # Avatar video.
     did_presenter_id: str = "v2_public_Amber@0zSz8kflCN"

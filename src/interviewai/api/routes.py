@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from importlib import resources
 from typing import Annotated, Any
 
@@ -87,20 +88,7 @@ async def interview_info(container: ContainerDep, urls: UrlsDep) -> InterviewInf
 @router.get("/voices", response_model=VoicesResponse, tags=["status"])
 async def voices(container: ContainerDep) -> VoicesResponse:
     found = await container.speech.list_voices()
-    return VoicesResponse(
-        voices=[
-            VoiceModel(
-                name=v.name,
-                short_name=v.short_name,
-                gender=v.gender,
-                locale=v.locale,
-                engine=v.engine,
-                available=v.available,
-                source=v.source,
-            )
-            for v in found
-        ]
-    )
+    return VoicesResponse(voices=[VoiceModel(**asdict(voice)) for voice in found])
 
 
 @router.post("/interview/start", response_model=StartResponse, responses=_ERRORS, tags=["interview"])

@@ -1,0 +1,290 @@
+"""Speaking a question: engines tried in the configured order, each behind a circuit breaker.
+
+Failover policy:
+
+* Engines are tried in ``TTS_ENGINES`` order (default Edge, then the offline piper voice). The first
+  that returns audio speaks; ``SpokenAudio.engine``/``voice`` say which one did.
+* No retry of the same engine. Edge's transient failures (refused, timeout, cut off, no audio) tend to
+  repeat at once, a retry would double the candidate's wait before the offline voice takes over, and
+  a no-audio reply may be throttling that a retry makes worse. The next engine *is* the retry.
+* Every failure, transient or permanent, opens that engine's breaker: the engine is skipped for
+  ``TTS_BREAKER_COOLDOWN_S`` so later requests don't each pay its timeout. After the cool-down one
+  request is let through as a probe (half-open); its success closes the breaker, its failure opens it
+  for another cool-down. Concurrent requests skip the engine while the probe is in flight.
+* The last engine in the order is the last resort and is tried even when its breaker is open:
+  skipping it could only turn a possible answer into a certain error.
+* When every engine fails the caller gets one ``ProviderError`` (provider ``"speech"``) naming them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+
+from interviewai.deadlines import deadline
+from interviewai.domain.errors import ProviderCategory, ProviderError
+from interviewai.domain.media import VoiceIdentity
+from interviewai.domain.ports import SpeechSynthesizer
+from interviewai.domain.speech import SpokenAudio, VoiceInfo, VoiceSettings
+
+_log = logging.getLogger(__name__)
+
+
+class BreakerState(enum.Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitBreaker:
+    """Closed → (failure) open → (cool-down over, one caller admitted) half-open → closed or open.
+
+    ``clock`` is any monotonic seconds source; tests pass a fake one instead of sleeping.
+    """
+
+    def __init__(self, cooldown_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._cooldown_s = cooldown_s
+        self._clock = clock
+        self._state = BreakerState.CLOSED
+        self._opened_at = 0.0
+
+    @property
+    def state(self) -> BreakerState:
+        """The state as of now (an open breaker whose cool-down is over reads as half-open)."""
+        if self._state is BreakerState.OPEN and self._cooled_down():
+            return BreakerState.HALF_OPEN
+        return self._state
+
+    @property
+    def retry_at(self) -> float | None:
+        """When (on ``clock``) an open breaker admits its probe; None unless open."""
+        return self._opened_at + self._cooldown_s if self._state is BreakerState.OPEN else None
+
+    def allow(self) -> bool:
+        """May a request use the engine now? Admits exactly one probe once the cool-down is over."""
+        if self._state is BreakerState.CLOSED:
+            return True
+        if self._state is BreakerState.OPEN and self._cooled_down():
+            self._state = BreakerState.HALF_OPEN
+            return True
+        return False
+
+    def record_success(self) -> None:
+        self._state = BreakerState.CLOSED
+
+    def record_failure(self) -> None:
+        self._state = BreakerState.OPEN
+        self._opened_at = self._clock()
+
+    def release_probe(self) -> None:
+        """The probe ended without a verdict (cancelled): let the next request probe instead."""
+        if self._state is BreakerState.HALF_OPEN:
+            self._state = BreakerState.OPEN
+            self._opened_at = self._clock() - self._cooldown_s
+
+    def _cooled_down(self) -> bool:
+        return self._clock() - self._opened_at >= self._cooldown_s
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    """The last failure of an engine, for status endpoints."""
+
+    category: ProviderCategory
+    message: str
+    retryable: bool
+    at: float  # wall-clock seconds since the epoch
+
+
+@dataclass(frozen=True)
+class EngineHealth:
+    """Counters and breaker state of one engine."""
+
+    engine: str
+    voice: str
+    breaker: BreakerState
+    attempts: int
+    successes: int
+    failures: int
+    skipped: int
+    consecutive_failures: int
+    last_failure: FailureRecord | None
+    last_success_at: float | None
+
+
+@dataclass
+class _Engine:
+    synthesizer: SpeechSynthesizer
+    settings: VoiceSettings
+    breaker: CircuitBreaker
+    attempts: int = 0
+    successes: int = 0
+    failures: int = 0
+    skipped: int = 0
+    consecutive_failures: int = 0
+    last_failure: FailureRecord | None = None
+    last_success_at: float | None = None
+
+
+class SpeechService:
+    """Speaks text with the first engine that can, failing over and remembering who failed."""
+
+    def __init__(
+        self,
+        engines: Sequence[tuple[SpeechSynthesizer, VoiceSettings]],
+        *,
+        cooldown_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        voice_list_timeout_s: float = 10.0,
+        closers: Sequence[Callable[[], Awaitable[None]]] = (),
+    ) -> None:
+        """``engines`` in the order to try them, each with the settings it speaks with; ``closers`` release
+        what the service owns (the caller keeps owning the engines it created)."""
+        if not engines:
+            raise ValueError("SpeechService needs at least one engine")
+        self._engines = [_Engine(s, v, CircuitBreaker(cooldown_s, clock)) for s, v in engines]
+        self._wall_clock = wall_clock
+        self._voice_list_timeout_s = voice_list_timeout_s
+        self._closers = list(closers)
+
+    @property
+    def engine_order(self) -> list[str]:
+        return [e.synthesizer.engine for e in self._engines]
+
+    def breaker(self, engine: str) -> CircuitBreaker:
+        """The breaker guarding ``engine`` (KeyError if it isn't configured)."""
+        return self._slot(engine).breaker
+
+    def voice_settings(self, engine: str) -> VoiceSettings:
+        """What ``engine`` is asked to say things with (media keys include it)."""
+        return self._slot(engine).settings
+
+    def engine_version(self, engine: str) -> str:
+        """The version string of ``engine`` (media keys include it; ``SpokenAudio.engine`` names it)."""
+        return self._slot(engine).synthesizer.engine_version
+
+    def identity(self, engine: str) -> VoiceIdentity:
+        """What makes ``engine``'s output for a text unique: engine, version and voice settings."""
+        slot = self._slot(engine)
+        return VoiceIdentity(slot.synthesizer.engine, slot.synthesizer.engine_version, slot.settings)
+
+    def cache_candidates(self) -> list[VoiceIdentity]:
+        """Voices whose cached audio may be served now, best first: engines in order up to the first
+        one that isn't skipped (its breaker is not open). So with Edge healthy only Edge's cache counts
+        (a question the offline voice spoke during an outage is spoken again by Edge); during an outage
+        Edge's cache is still preferred, then the offline voice's."""
+        candidates: list[VoiceIdentity] = []
+        for slot in self._engines:
+            candidates.append(self.identity(slot.synthesizer.engine))
+            if slot.breaker.state is not BreakerState.OPEN:
+                break
+        return candidates
+
+    async def speak_with_identity(self, text: str) -> tuple[SpokenAudio, VoiceIdentity]:
+        """``speak``, plus the identity of the engine that spoke (for content-addressed media keys)."""
+        audio = await self.speak(text)
+        return audio, self.identity(audio.engine)
+
+    async def speak(self, text: str) -> SpokenAudio:
+        """Speak ``text`` with the first engine that can (see the module docstring for the policy).
+
+        Raises ValueError for empty text and ProviderError when every engine failed.
+        """
+        if not text.strip():
+            raise ValueError("nothing to speak: the text is empty")
+        errors: list[ProviderError] = []
+        last = len(self._engines) - 1
+        for index, slot in enumerate(self._engines):
+            if not slot.breaker.allow() and index != last:
+                slot.skipped += 1
+                continue
+            audio = await self._attempt(slot, text)
+            if isinstance(audio, SpokenAudio):
+                if errors:
+                    _log.info("spoke with %s after %s", slot.synthesizer.engine, "; ".join(map(str, errors)))
+                return audio
+            errors.append(audio)
+        raise ProviderError(
+            "speech",
+            errors[-1].category,
+            "every engine failed: " + "; ".join(str(e) for e in errors),
+            retryable=any(e.retryable for e in errors),
+        )
+
+    async def list_voices(self) -> list[VoiceInfo]:
+        """All engines' voices in engine order; a voice is ``available`` only while its breaker is closed
+        (or due a probe)."""
+        voices: list[VoiceInfo] = []
+        for slot in self._engines:
+            try:
+                async with deadline(self._voice_list_timeout_s):
+                    listed = await slot.synthesizer.list_voices()
+            except (ProviderError, asyncio.TimeoutError) as error:
+                _log.warning("no voice list from %s: %s", slot.synthesizer.engine, error)
+                continue
+            usable = slot.breaker.state is not BreakerState.OPEN
+            voices.extend(replace(v, available=v.available and usable) for v in listed)
+        return voices
+
+    def health(self) -> list[EngineHealth]:
+        """Counters and breaker state per engine, in engine order."""
+        return [
+            EngineHealth(
+                engine=e.synthesizer.engine,
+                voice=e.settings.voice,
+                breaker=e.breaker.state,
+                attempts=e.attempts,
+                successes=e.successes,
+                failures=e.failures,
+                skipped=e.skipped,
+                consecutive_failures=e.consecutive_failures,
+                last_failure=e.last_failure,
+                last_success_at=e.last_success_at,
+            )
+            for e in self._engines
+        ]
+
+    async def aclose(self) -> None:
+        """Release what the service owns (the Edge engine the builder made), newest first."""
+        while self._closers:
+            await self._closers.pop()()
+
+    async def _attempt(self, slot: _Engine, text: str) -> SpokenAudio | ProviderError:
+        slot.attempts += 1
+        try:
+            audio = await slot.synthesizer.synthesize(text, slot.settings)
+        except ProviderError as error:
+            failure = error
+        except asyncio.CancelledError:
+            slot.breaker.release_probe()
+            raise
+        except Exception as error:  # an adapter broke its contract; the candidate still gets a voice
+            _log.exception("%s raised a non-provider error", slot.synthesizer.engine)
+            failure = ProviderError(
+                slot.synthesizer.engine, ProviderCategory.UNKNOWN, repr(error), retryable=False
+            )
+        else:
+            slot.breaker.record_success()
+            slot.successes += 1
+            slot.consecutive_failures = 0
+            slot.last_success_at = self._wall_clock()
+            return audio
+        slot.breaker.record_failure()
+        slot.failures += 1
+        slot.consecutive_failures += 1
+        slot.last_failure = FailureRecord(
+            failure.category, failure.message, failure.retryable, self._wall_clock()
+        )
+        _log.warning("%s failed (%s); trying the next engine", slot.synthesizer.engine, failure)
+        return failure
+
+    def _slot(self, engine: str) -> _Engine:
+        for slot in self._engines:
+            if slot.synthesizer.engine == engine:
+                return slot
+        raise KeyError(engine)

@@ -1,0 +1,556 @@
+"""A local Edge read-aloud service on 127.0.0.1 that speaks edge-tts's wire protocol, with fault injection.
+
+What it reproduces (read from edge-tts 7.3's ``communicate.py``/``voices.py``):
+
+* The WebSocket at edge-tts's own path (``/consumer/speech/synthesize/readaloud/edge/v1``); the client
+  sends a ``speech.config`` text message, then one ``ssml`` message per connection.
+* Replies per SSML turn: ``turn.start``, ``response``, one ``audio.metadata`` message per word
+  (``{"Metadata":[{"Type":"WordBoundary","Data":{"Offset","Duration","text":{"Text",...}}}]}``, offsets
+  in 100-ns ticks from the start of this turn's audio, text XML-escaped as the client unescapes it),
+  binary audio frames (2-byte big-endian header length, ``X-RequestId``/``Content-Type:audio/mpeg``/
+  ``X-StreamId``/``Path:audio`` headers, then MP3 bytes), a final empty audio frame without a
+  Content-Type, and ``turn.end``. Metadata for a word is sent before the audio that contains it.
+* The voice list over plain HTTP GET at edge-tts's voice-list path on the same port.
+
+The audio is real: the SSML's text is spoken by the injected synthesizer (the offline piper voice),
+honouring the prosody's rate and volume, and each boundary is that synthesis's measured word span, so
+boundaries match the MP3 the client receives. The boundary texts are the words without surrounding
+punctuation, as Microsoft sends them. Differences from Microsoft: the MP3 is piper's (22.05 kHz,
+64 kbps CBR) rather than 24 kHz 48 kbps; edge-tts only uses the bit rate to offset boundaries of texts
+it splits into several requests (over 4096 bytes), so shorter texts are unaffected. A voice not in the
+voice list gets a turn with no audio, which is what edge-tts reports as ``NoAudioReceived``.
+
+Faults (switchable at run time with ``set_fault``): ``refuse`` (nothing listens on the port),
+``drop`` (the TCP connection is aborted after about half the audio, without ``turn.end``), ``no-audio``
+(``turn.start`` then ``turn.end``), ``delay`` (nothing is answered for ``delay_s`` seconds), ``forbidden``
+(the WebSocket handshake and the voice list are answered with HTTP 403, with a ``Date`` header as
+Microsoft sends, so edge-tts corrects its clock skew and retries once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import email.utils
+import enum
+import http
+import json
+import logging
+import socket
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+from xml.sax.saxutils import escape
+
+from edge_tts.constants import VOICE_LIST, WSS_URL
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+from websockets.protocol import State
+
+from interviewai.deadlines import deadline
+from interviewai.domain.errors import ProviderError
+from interviewai.domain.ports import SpeechSynthesizer
+from interviewai.domain.speech import VoiceSettings, WordTiming
+from interviewai.settings import load_settings
+
+SYNTHESIS_PATH = urlsplit(WSS_URL).path
+VOICES_PATH = urlsplit(VOICE_LIST).path
+TICKS_PER_SECOND = 10_000_000
+AUDIO_CHUNK_BYTES = 4096
+_SSML_NS = "{http://www.w3.org/2001/10/synthesis}"
+_PUNCTUATION = "\"'()[]{}“”‘’«».,;:!?…-–—/\\*&#"
+
+_log = logging.getLogger(__name__)
+
+
+class EdgeFault(enum.Enum):
+    """How the simulator misbehaves; NONE answers faithfully."""
+
+    NONE = "none"
+    REFUSE = "refuse"
+    DROP = "drop"
+    NO_AUDIO = "no-audio"
+    DELAY = "delay"
+    FORBIDDEN = "forbidden"
+
+
+@dataclasses.dataclass(frozen=True)
+class SentBoundary:
+    """A WordBoundary exactly as the simulator sent it."""
+
+    text: str
+    offset_ticks: int
+    duration_ticks: int
+
+    @property
+    def start_s(self) -> float:
+        return self.offset_ticks / TICKS_PER_SECOND
+
+    @property
+    def end_s(self) -> float:
+        return (self.offset_ticks + self.duration_ticks) / TICKS_PER_SECOND
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordedRequest:
+    """One request the simulator received.
+
+    ``kind`` is ``"synthesis"`` (an SSML turn on an accepted WebSocket, or a handshake rejected with
+    403, then ``ssml`` is None) or ``"voices"`` (a voice-list GET). ``status`` is the HTTP status
+    answered (101 for an accepted WebSocket).
+    """
+
+    kind: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    status: int
+    fault: EdgeFault
+    speech_config: dict[str, Any] | None = None
+    ssml: str | None = None
+    voice: str | None = None
+    rate: str | None = None
+    volume: str | None = None
+    pitch: str | None = None
+    text: str | None = None
+    boundaries: tuple[SentBoundary, ...] = ()
+    audio_bytes: int = 0
+
+
+@dataclasses.dataclass
+class _Turn:
+    connection: ServerConnection
+    request_id: str
+    stream_id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex.upper())
+
+
+class EdgeTtsSimulator:
+    """The simulator; use as ``async with EdgeTtsSimulator(piper) as sim:`` and point EDGE_TTS_URL at
+    ``sim.url``."""
+
+    def __init__(
+        self,
+        synthesizer: SpeechSynthesizer,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        fault: EdgeFault | str = EdgeFault.NONE,
+        delay_s: float = 30.0,
+        voices: Sequence[dict[str, Any]] | None = None,
+    ) -> None:
+        self._synthesizer = synthesizer
+        self._host = host
+        self._port = port
+        self._fault = EdgeFault(fault)
+        self._delay_s = delay_s
+        self._voices = list(voices) if voices is not None else _bundled_voices()
+        self._server: Server | None = None
+        self._stopping = asyncio.Event()
+        self._requests: list[RecordedRequest] = []
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen on the port (chosen now if 0), unless the fault is ``refuse``."""
+        self._stopping.clear()
+        if self._port == 0:
+            self._port = _free_port(self._host)
+        if self._fault is not EdgeFault.REFUSE:
+            await self._listen()
+
+    async def stop(self) -> None:
+        """Close the listener and every open connection."""
+        self._stopping.set()
+        await self._unlisten()
+
+    async def __aenter__(self) -> EdgeTtsSimulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    @property
+    def url(self) -> str:
+        """The EDGE_TTS_URL that points the Edge engine here."""
+        return f"ws://{self._host}:{self._port}"
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def fault(self) -> EdgeFault:
+        return self._fault
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Everything received so far, oldest first (a copy)."""
+        return list(self._requests)
+
+    def synthesis_requests(self) -> list[RecordedRequest]:
+        return [r for r in self._requests if r.kind == "synthesis"]
+
+    def clear_requests(self) -> None:
+        self._requests.clear()
+
+    async def set_fault(self, fault: EdgeFault | str, *, delay_s: float | None = None) -> None:
+        """Switch the fault for requests from now on (``refuse`` stops listening; others listen again)."""
+        self._fault = EdgeFault(fault)
+        if delay_s is not None:
+            self._delay_s = delay_s
+        if self._fault is EdgeFault.REFUSE:
+            await self._unlisten()
+        elif self._server is None and not self._stopping.is_set():
+            await self._listen()
+
+    async def _listen(self) -> None:
+        self._server = await serve(
+            self._handle,
+            self._host,
+            self._port,
+            process_request=self._process_request,
+            max_size=2**22,
+        )
+
+    async def _unlisten(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+            await server.wait_closed()
+
+    # -- HTTP: handshake rejection and the voice list --------------------------------------------
+
+    async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path, query = _split(request.path)
+        headers = dict(request.headers.raw_items())
+        fault = self._fault
+        if path == VOICES_PATH:
+            status = http.HTTPStatus.OK
+            if fault is EdgeFault.FORBIDDEN:
+                status = http.HTTPStatus.FORBIDDEN
+            elif fault is EdgeFault.DELAY:
+                await self._pause(None)
+            self._requests.append(RecordedRequest("voices", path, query, headers, status.value, fault))
+            if status is not http.HTTPStatus.OK:
+                return _forbidden(connection)
+            response = connection.respond(status, json.dumps(self._voices))
+            del response.headers["Content-Type"]
+            response.headers["Content-Type"] = "application/json; charset=utf-8"
+            return response
+        if path != SYNTHESIS_PATH:
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "Not Found\n")
+        if fault is EdgeFault.FORBIDDEN:
+            self._requests.append(RecordedRequest("synthesis", path, query, headers, 403, fault))
+            return _forbidden(connection)
+        return None
+
+    # -- WebSocket: synthesis turns ---------------------------------------------------------------
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        assert connection.request is not None
+        path, query = _split(connection.request.path)
+        headers = dict(connection.request.headers.raw_items())
+        speech_config: dict[str, Any] | None = None
+        try:
+            async for message in connection:
+                if not isinstance(message, str):
+                    continue
+                message_headers, body = _parse_text_message(message)
+                kind = message_headers.get("Path")
+                if kind == "speech.config":
+                    speech_config = json.loads(body)
+                elif kind == "ssml":
+                    request = _ssml_request(path, query, headers, self._fault, speech_config, body)
+                    turn = _Turn(connection, message_headers.get("X-RequestId", uuid.uuid4().hex))
+                    await self._answer(turn, request)
+        except ConnectionClosed:
+            pass
+
+    async def _answer(self, turn: _Turn, request: RecordedRequest) -> None:
+        fault = request.fault
+        if fault is EdgeFault.DELAY:
+            # Recorded on arrival: the client usually gives up before the delay is over.
+            self._requests.append(request)
+            await self._pause(turn.connection)
+            if turn.connection.state is not State.OPEN:
+                return
+
+        def record(**changes: Any) -> None:
+            if fault is not EdgeFault.DELAY:
+                self._requests.append(dataclasses.replace(request, **changes))
+
+        known_voice = any(v.get("Name") == request.voice for v in self._voices)
+        if fault is EdgeFault.NO_AUDIO or not known_voice or not (request.text or "").strip():
+            record()
+            await _send_text(turn, "turn.start", {"context": {"serviceTag": uuid.uuid4().hex}})
+            await _send_text(turn, "turn.end", {})
+            return
+        settings = VoiceSettings(
+            voice=request.voice or "",
+            rate=request.rate or "+0%",
+            volume=request.volume or "+0%",
+            pitch=request.pitch or "+0Hz",
+        )
+        try:
+            audio = await self._synthesizer.synthesize(request.text or "", settings)
+        except ProviderError as error:
+            _log.warning("simulator could not synthesize: %s", error)
+            record()
+            await _send_text(turn, "turn.start", {"context": {"serviceTag": uuid.uuid4().hex}})
+            await _send_text(turn, "turn.end", {})
+            return
+        boundaries = tuple(_boundaries(audio.word_timings))
+        record(boundaries=boundaries, audio_bytes=len(audio.mp3))
+        await self._stream(turn, audio.mp3, audio.duration_s, boundaries, drop=fault is EdgeFault.DROP)
+
+    async def _stream(
+        self, turn: _Turn, mp3: bytes, duration_s: float, boundaries: Sequence[SentBoundary], *, drop: bool
+    ) -> None:
+        await _send_text(turn, "turn.start", {"context": {"serviceTag": uuid.uuid4().hex}})
+        await _send_text(
+            turn,
+            "response",
+            {
+                "context": {"serviceTag": uuid.uuid4().hex},
+                "audio": {"type": "inline", "streamId": turn.stream_id},
+            },
+        )
+        pending = list(boundaries)
+        total = len(mp3)
+        for sent in range(0, total, AUDIO_CHUNK_BYTES):
+            chunk = mp3[sent : sent + AUDIO_CHUNK_BYTES]
+            last_chunk = sent + len(chunk) >= total
+            # CBR: bytes are proportional to time, so this is when the chunk's audio ends.
+            chunk_end_s = (sent + len(chunk)) / total * duration_s
+            while pending and (pending[0].start_s < chunk_end_s or last_chunk):
+                await _send_metadata(turn, pending.pop(0))
+            await _send_audio(turn, chunk)
+            if drop and sent + len(chunk) >= total // 2:
+                # A network failure, not a goodbye: no close frame, no turn.end.
+                turn.connection.transport.abort()
+                return
+        await _send_audio(turn, b"")
+        await _send_text(turn, "turn.end", {})
+
+    async def _pause(self, connection: ServerConnection | None) -> None:
+        """Wait ``delay_s``, or less if the client goes away or the simulator stops."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            async with deadline(self._delay_s):
+                if connection is not None:
+                    await connection.wait_closed()
+                else:
+                    await self._stopping.wait()
+
+
+def _forbidden(connection: ServerConnection) -> Response:
+    """HTTP 403 with a Date header, as Microsoft sends: edge-tts adjusts its clock skew from it (a
+    process-wide offset) and retries once. The date is rounded to the nearest second rather than
+    truncated so that repeated 403s don't walk the client's skew backwards."""
+    response = connection.respond(http.HTTPStatus.FORBIDDEN, "Forbidden\n")
+    del response.headers["Date"]
+    response.headers["Date"] = email.utils.formatdate(round(time.time()), usegmt=True)
+    return response
+
+
+def _ssml_request(
+    path: str,
+    query: dict[str, str],
+    headers: dict[str, str],
+    fault: EdgeFault,
+    speech_config: dict[str, Any] | None,
+    ssml: str,
+) -> RecordedRequest:
+    voice = rate = volume = pitch = text = None
+    try:
+        root = ET.fromstring(ssml)
+        voice_element = root.find(f"{_SSML_NS}voice")
+        if voice_element is not None:
+            voice = voice_element.get("name")
+            prosody = voice_element.find(f"{_SSML_NS}prosody")
+            if prosody is not None:
+                rate, volume, pitch = prosody.get("rate"), prosody.get("volume"), prosody.get("pitch")
+                text = "".join(prosody.itertext())
+    except ET.ParseError:
+        _log.warning("simulator received SSML it cannot parse: %r", ssml[:200])
+    return RecordedRequest(
+        kind="synthesis",
+        path=path,
+        query=query,
+        headers=headers,
+        status=101,
+        fault=fault,
+        speech_config=speech_config,
+        ssml=ssml,
+        voice=voice,
+        rate=rate,
+        volume=volume,
+        pitch=pitch,
+        text=text,
+    )
+
+
+def _boundaries(words: Sequence[WordTiming]) -> list[SentBoundary]:
+    boundaries = []
+    for word in words:
+        text = word.word.strip(_PUNCTUATION)
+        if not text:
+            continue
+        offset = round(word.start * TICKS_PER_SECOND)
+        duration = max(0, round(word.end * TICKS_PER_SECOND) - offset)
+        boundaries.append(SentBoundary(text, offset, duration))
+    return boundaries
+
+
+def _parse_text_message(message: str) -> tuple[dict[str, str], str]:
+    head, _, body = message.partition("\r\n\r\n")
+    headers = {}
+    for line in head.split("\r\n"):
+        key, _, value = line.partition(":")
+        headers[key] = value
+    return headers, body
+
+
+async def _send_text(turn: _Turn, path: str, body: dict[str, Any]) -> None:
+    await turn.connection.send(
+        f"X-RequestId:{turn.request_id}\r\n"
+        "Content-Type:application/json; charset=utf-8\r\n"
+        f"Path:{path}\r\n\r\n"
+        f"{json.dumps(body, separators=(',', ':'))}"
+    )
+
+
+async def _send_metadata(turn: _Turn, boundary: SentBoundary) -> None:
+    text = escape(boundary.text)
+    await _send_text(
+        turn,
+        "audio.metadata",
+        {
+            "Metadata": [
+                {
+                    "Type": "WordBoundary",
+                    "Data": {
+                        "Offset": boundary.offset_ticks,
+                        "Duration": boundary.duration_ticks,
+                        "text": {"Text": text, "Length": len(text), "BoundaryType": "WordBoundary"},
+                    },
+                }
+            ]
+        },
+    )
+
+
+async def _send_audio(turn: _Turn, data: bytes) -> None:
+    content_type = "Content-Type:audio/mpeg\r\n" if data else ""
+    header = (
+        f"X-RequestId:{turn.request_id}\r\n{content_type}X-StreamId:{turn.stream_id}\r\nPath:audio\r\n"
+    ).encode()
+    await turn.connection.send(len(header).to_bytes(2, "big") + header + data)
+
+
+def _split(target: str) -> tuple[str, dict[str, str]]:
+    parts = urlsplit(target)
+    return parts.path, dict(parse_qsl(parts.query, keep_blank_values=True))
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _bundled_voices() -> list[dict[str, Any]]:
+    raw = json.loads(resources.files("interviewai").joinpath("resources/edge_voices.json").read_text("utf-8"))
+    voices: list[dict[str, Any]] = raw["voices"]
+    return voices
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+async def run(
+    *,
+    port: int,
+    host: str = "127.0.0.1",
+    fault: EdgeFault | str = EdgeFault.NONE,
+    delay_s: float = 30.0,
+    model_dir: Path | None = None,
+    on_ready: Callable[[EdgeTtsSimulator], None] | None = None,
+) -> None:
+    """Load the offline voice, serve until cancelled, and print the EDGE_TTS_URL to use.
+
+    ``on_ready`` is called with the running simulator once it is serving.
+    """
+    # Imported here so the simulator itself works with any SpeechSynthesizer (tests pass their own).
+    from interviewai.adapters.speech.piper import PiperSynthesizer
+
+    piper = await PiperSynthesizer.open(model_dir or load_settings().resolved_model_dir)
+    try:
+        async with EdgeTtsSimulator(piper, host=host, port=port, fault=fault, delay_s=delay_s) as sim:
+            print(f"Edge TTS simulator on {sim.url} (fault: {sim.fault.value})", flush=True)
+            print(f"EDGE_TTS_URL={sim.url}", flush=True)
+            if on_ready is not None:
+                on_ready(sim)
+            await asyncio.Event().wait()
+    finally:
+        await asyncio.to_thread(piper.close)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``edge-sim`` options, for the ``interviewai`` command's subparser."""
+    parser.add_argument("--port", type=int, default=8765, help="TCP port (default 8765)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--fault",
+        choices=[f.value for f in EdgeFault if f is not EdgeFault.NONE],
+        default=None,
+        help="misbehave: refuse connections, drop mid-stream, send no audio, delay, or reject with 403",
+    )
+    parser.add_argument("--delay-s", type=float, default=30.0, help="how long --fault delay waits (seconds)")
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        default=None,
+        help="where the aligned voice model is kept (default: MODEL_DIR)",
+    )
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Run the simulator from parsed ``add_arguments`` options until Ctrl-C."""
+    model_dir = args.model_dir or load_settings().resolved_model_dir
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            run(
+                port=args.port,
+                host=args.host,
+                fault=args.fault or EdgeFault.NONE,
+                delay_s=args.delay_s,
+                model_dir=model_dir,
+            )
+        )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``interviewai edge-sim --port N [--fault ...]``: run the simulator until Ctrl-C."""
+    parser = argparse.ArgumentParser(
+        prog="interviewai edge-sim", description="Serve a local Edge TTS simulator (edge-tts wire protocol)."
+    )
+    add_arguments(parser)
+    return handle(parser.parse_args(argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
