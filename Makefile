@@ -34,8 +34,9 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 typecheck: $(STAMP) ## mypy --strict on the package
 	$(PY) -m mypy
 
-bench: $(STAMP) ## speech benchmark (see docs/benchmarks.md)
+bench: $(STAMP) ## speech and interview benchmarks (see docs/benchmarks.md)
 	$(PY) bench/tts.py --server --edge
+	$(PY) bench/interviews.py
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

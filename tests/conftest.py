@@ -35,6 +35,8 @@ def make_settings(tmp_path: Path, model_dir: Path) -> SettingsFactory:
             "did_api_key": "",
             "avatar_mode": None,
             "database_url": "",
+            # Off unless a test is about it: background work would make call counts racy.
+            "lookahead": False,
             "_env_file": None,
         }
         values.update(overrides)

@@ -75,3 +75,21 @@ async def test_cached_edge_question_costs_nothing_the_second_time(
         question = (await edge_client.get(f"/api/v1/interview/{session_id}/question")).json()
         assert question["voice"] == "edge:en-US-JennyNeural"
     assert len(simulator.synthesis_requests()) == 1
+
+
+async def test_when_every_engine_fails_the_client_gets_a_clear_503(
+    make_settings: SettingsFactory,
+    simulator: EdgeTtsSimulator,  # noqa: F811
+) -> None:
+    await simulator.set_fault("refuse")
+    app = create_app(make_settings(tts_engines="edge", edge_tts_url=simulator.url, edge_tts_timeout_s=2))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            session_id = (await client.post("/api/v1/interview/start")).json()["session_id"]
+            response = await client.get(f"/api/v1/interview/{session_id}/question")
+            assert response.status_code == 503
+            assert response.json()["code"] == "provider_unavailable"
+            assert response.headers["retry-after"] == "5"
+            status = (await client.get(f"/api/v1/interview/{session_id}/status")).json()
+            assert status["current_question"] == 1, "the session is untouched"

@@ -34,6 +34,16 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warm_cache(_args: argparse.Namespace) -> int:
+    from interviewai.container import check_configuration
+    from interviewai.warm_cache import run
+
+    settings = load_settings()
+    check_configuration(settings)
+    logging.basicConfig(level=logging.WARNING)
+    return run(settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="interviewai", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -42,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="port to listen on (default: PORT or 8000)")
     serve.set_defaults(handler=_serve)
 
+    warm = commands.add_parser(
+        "warm-cache", help="speak every bank question and render its clip ahead of time (resumable)"
+    )
+    warm.set_defaults(handler=_warm_cache)
+
     from interviewai.simulators import edge_tts
 
     edge_sim = commands.add_parser(
@@ -49,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     edge_tts.add_arguments(edge_sim)
     edge_sim.set_defaults(handler=edge_tts.handle)
+
+    from interviewai.simulators import did
+
+    did_sim = commands.add_parser(
+        "did-sim", help="run the local D-ID simulator and print the DID_API_URL and DID_API_KEY to use"
+    )
+    did.add_arguments(did_sim)
+    did_sim.set_defaults(handler=did.handle)
     return parser
 
 

@@ -5,15 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+if TYPE_CHECKING:
+    from interviewai.adapters.avatar.did import DidClipRenderer
+
 from interviewai.adapters.blobs.files import FileBlobStore
 from interviewai.adapters.question_bank import load_question_bank
+from interviewai.adapters.queue.taskiq_queue import TaskiqJobQueue
 from interviewai.adapters.speech.edge import (
     EdgeEndpoint,
     EdgeSynthesizer,
@@ -23,6 +31,7 @@ from interviewai.adapters.speech.edge import (
 )
 from interviewai.adapters.speech.piper import PiperSynthesizer
 from interviewai.adapters.store.database import create_engine, migrate
+from interviewai.adapters.store.media_index import SqlMediaIndex
 from interviewai.adapters.store.sql import SqlSessionStore
 from interviewai.background import BackgroundTasks
 from interviewai.domain.ports import SpeechSynthesizer
@@ -30,8 +39,10 @@ from interviewai.domain.questions import InvalidQuestionBank, QuestionBank
 from interviewai.domain.speech import VoiceSettings
 from interviewai.services.interview import InterviewService
 from interviewai.services.media import SpeechMediaService
+from interviewai.services.single_flight import SingleFlight
 from interviewai.services.speech import SpeechService
-from interviewai.settings import Settings, SettingsError
+from interviewai.services.video import AvatarService, AvatarSettings
+from interviewai.settings import AvatarMode, Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -101,12 +112,34 @@ def build_speech_service(
     return SpeechService(engines, cooldown_s=settings.tts_breaker_cooldown_s, clock=clock, closers=closers)
 
 
+def build_avatar_renderer(settings: Settings) -> DidClipRenderer | None:
+    """D-ID when video is on (a key is set and AVATAR_MODE is not audio_only); None means audio-only."""
+    if settings.effective_avatar_mode is not AvatarMode.VIDEO:
+        return None
+    # Imported here: an audio-only server never loads the D-ID client.
+    from interviewai.adapters.avatar.did import DidClipRenderer, PollPolicy
+
+    return DidClipRenderer(
+        api_url=settings.did_api_url,
+        api_key=settings.did_api_key.get_secret_value(),
+        use_own_audio=settings.did_use_own_audio,
+        provider_voice=settings.tts_voice,
+        max_parallel=settings.did_max_parallel,
+        poll=PollPolicy(
+            initial_s=settings.did_poll_initial_s,
+            max_s=max(settings.did_poll_max_s, settings.did_poll_initial_s),
+        ),
+    )
+
+
 @dataclass
 class Container:
     settings: Settings
     engine: AsyncEngine
     interviews: InterviewService
     speech: SpeechService
+    speech_media: SpeechMediaService
+    avatar: AvatarService
     blobs: FileBlobStore
     tasks: BackgroundTasks
 
@@ -132,17 +165,70 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
         stack.push_async_callback(speech.aclose)
 
         blobs = FileBlobStore(settings.resolved_media_dir)
+        index = SqlMediaIndex(engine)
+        flights = SingleFlight(index, owner_id=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+        jobs = TaskiqJobQueue.in_process()
+        await jobs.start()
+        stack.push_async_callback(jobs.aclose)
+        speech_media = SpeechMediaService(speech, blobs, index, flights, cache_enabled=settings.media_cache)
+
+        renderer = build_avatar_renderer(settings)
+        if renderer is not None:
+            stack.push_async_callback(renderer.aclose)
+        avatar = AvatarService(
+            renderer,
+            speech_media,
+            blobs,
+            index,
+            flights,
+            jobs,
+            AvatarSettings(
+                presenter_id=settings.did_presenter_id,
+                use_own_audio=settings.did_use_own_audio,
+                provider_voice=settings.tts_voice,
+                generation_timeout_s=settings.avatar_generation_timeout_s,
+                cache_enabled=settings.media_cache,
+                probe_interval_s=settings.avatar_probe_interval_s,
+            ),
+        )
         interviews = InterviewService(
             store=SqlSessionStore(engine),
             bank=bank,
-            media=SpeechMediaService(speech, blobs),
+            media=speech_media,
+            avatar=avatar,
+            jobs=jobs,
             session_timeout=timedelta(seconds=settings.session_timeout_s),
+            video_wait_s=settings.resolved_video_wait_s,
+            lookahead=settings.lookahead,
         )
+        # Closed before the job queue (registered later, so closed first): nothing new gets queued.
         tasks = BackgroundTasks()
         stack.push_async_callback(tasks.aclose)
         tasks.every(
             "expire-idle-sessions", settings.session_sweep_interval_s, interviews.expire_idle_sessions
         )
+        if renderer is not None:
+            tasks.spawn(
+                "fetch-presenter-assets", _logged(avatar.fetch_presenter_assets(), "presenter assets")
+            )
+            tasks.every(
+                "probe-avatar-provider", settings.avatar_probe_interval_s, avatar.probe_while_disabled
+            )
         yield Container(
-            settings=settings, engine=engine, interviews=interviews, speech=speech, blobs=blobs, tasks=tasks
+            settings=settings,
+            engine=engine,
+            interviews=interviews,
+            speech=speech,
+            speech_media=speech_media,
+            avatar=avatar,
+            blobs=blobs,
+            tasks=tasks,
         )
+
+
+async def _logged(work: Awaitable[object], what: str) -> None:
+    """Background start-up work whose failure must not stop the server (the status page shows it)."""
+    try:
+        await work
+    except Exception:
+        logger.exception("could not fetch %s; will use the provider's URLs", what)

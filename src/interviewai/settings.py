@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 _RATE_OR_VOLUME = re.compile(r"^[+-]\d+%$")
 _PITCH = re.compile(r"^[+-]\d+Hz$")
 KNOWN_ENGINES = ("edge", "piper")
+VIDEO_FETCH_ALLOWANCE_S = 5.0
 
 
 class AvatarMode(str, enum.Enum):
@@ -57,8 +58,24 @@ class Settings(BaseSettings):
     tts_breaker_cooldown_s: float = Field(60.0, ge=0, le=86400)
 
     # Avatar video.
+    did_api_url: str = "https://api.d-id.com"
     did_presenter_id: str = "v2_public_Amber@0zSz8kflCN"
+    did_use_own_audio: bool = True
+    did_max_parallel: int = Field(4, ge=1, le=64, description="D-ID clips rendered at once")
     avatar_generation_timeout_s: float = Field(120.0, gt=0, le=3600)
+    video_wait_s: float | None = Field(
+        None,
+        ge=0,
+        le=3600,
+        description="How long a question waits for its clip; empty: the generation timeout",
+    )
+    avatar_probe_interval_s: float = Field(60.0, gt=0, le=86400)
+    did_poll_initial_s: float = Field(1.0, gt=0, le=60, description="First delay between clip status polls")
+    did_poll_max_s: float = Field(5.0, gt=0, le=300, description="Longest delay between clip status polls")
+
+    # Media pipeline.
+    media_cache: bool = True
+    lookahead: bool = True
 
     # Sessions.
     session_timeout_s: float = Field(1800.0, gt=0)
@@ -87,9 +104,9 @@ class Settings(BaseSettings):
             raise ValueError(f"must be a comma-separated list of {', '.join(KNOWN_ENGINES)}; got {value!r}")
         return ",".join(engines)
 
-    @field_validator("avatar_mode", mode="before")
+    @field_validator("avatar_mode", "video_wait_s", mode="before")
     @classmethod
-    def _empty_mode_is_auto(cls, value: object) -> object:
+    def _empty_is_default(cls, value: object) -> object:
         return None if value == "" else value
 
     @model_validator(mode="after")
@@ -115,6 +132,13 @@ class Settings(BaseSettings):
     @property
     def resolved_media_dir(self) -> Path:
         return (self.media_dir or self.data_dir / "media").resolve()
+
+    @property
+    def resolved_video_wait_s(self) -> float:
+        # By default a question waits as long as its clip may take, plus time to fetch the file.
+        if self.video_wait_s is None:
+            return self.avatar_generation_timeout_s + VIDEO_FETCH_ALLOWANCE_S
+        return self.video_wait_s
 
     @property
     def resolved_model_dir(self) -> Path:

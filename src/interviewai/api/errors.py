@@ -15,6 +15,7 @@ from interviewai.domain.errors import (
     ConcurrentUpdate,
     DomainError,
     MediaNotFound,
+    ProviderError,
     SessionExpired,
     SessionFinished,
     SessionNotFound,
@@ -88,6 +89,17 @@ async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     return error_response(error.status_code, code, error.detail, headers=dict(error.headers or {}))
 
 
+async def _provider_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ProviderError)
+    logger.error("no provider could serve the request: %s", error)
+    return error_response(
+        503,
+        "provider_unavailable",
+        "The server could not produce this question's media right now; try again shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return error_response(500, "internal_error", "The server hit an unexpected error; it has been logged.")
@@ -96,6 +108,7 @@ async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(ProviderError, _provider_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)

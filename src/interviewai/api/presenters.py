@@ -17,6 +17,7 @@ from interviewai.api.schemas import (
 )
 from interviewai.domain.session import InterviewSession
 from interviewai.services.interview import Completion, Delivery, QuestionDelivery
+from interviewai.services.video import PresenterAssets
 from interviewai.settings import AvatarMode, Settings
 
 COMPLETION_MESSAGE = "Congratulations! You have completed the interview."
@@ -59,33 +60,46 @@ def status_response(session: InterviewSession) -> StatusResponse:
     )
 
 
-def idle_video_url(_settings: Settings) -> str | None:
-    """The presenter's idle loop; there is none until video avatars are configured."""
-    return None
+def idle_video_url(assets: PresenterAssets | None, urls: UrlBuilder) -> str | None:
+    """Our copy of the presenter's idle loop, the provider's while ours is not there yet, or None."""
+    if assets is None:
+        return None
+    if assets.idle_blob is not None:
+        return urls.media(assets.idle_blob)
+    return assets.source_idle_url
 
 
-def question_response(delivery: QuestionDelivery, settings: Settings, urls: UrlBuilder) -> QuestionResponse:
+def avatar_image_url(assets: PresenterAssets | None, urls: UrlBuilder) -> str:
+    """The video presenter's picture when we have it, else our own drawn avatar."""
+    if assets is not None and assets.image_blob is not None:
+        return urls.media(assets.image_blob)
+    return urls.avatar_image()
+
+
+def question_response(
+    delivery: QuestionDelivery, settings: Settings, urls: UrlBuilder, assets: PresenterAssets | None = None
+) -> QuestionResponse:
     audio = delivery.speech.audio
-    video_expected = settings.effective_avatar_mode is AvatarMode.VIDEO
+    video = delivery.video
     return QuestionResponse(
         question_id=delivery.asked.question.id,
         question_text=delivery.asked.question.text,
         question_type=delivery.asked.question.type.value,
-        avatar_mode=AvatarMode.AUDIO_ONLY.value,
-        video_url=None,
-        idle_video_url=idle_video_url(settings),
+        avatar_mode=(AvatarMode.VIDEO if video.status == "ready" else AvatarMode.AUDIO_ONLY).value,
+        video_url=urls.media(video.blob_name) if video.status == "ready" and video.blob_name else None,
+        idle_video_url=idle_video_url(assets, urls),
         audio_base64=base64.b64encode(audio.mp3).decode("ascii"),
         audio_duration=round(audio.duration_s, 3),
         word_timings=[WordTimingModel(word=w.word, start=w.start, end=w.end) for w in audio.word_timings],
         visemes=[VisemeModel(viseme=v.viseme, start=v.start, end=v.end) for v in audio.visemes],
         audio_url=urls.media(delivery.speech.audio_name),
-        avatar_image_url=urls.avatar_image(),
+        avatar_image_url=avatar_image_url(assets, urls),
         current_question=delivery.asked.position,
         total_questions=delivery.session.total_questions,
-        latency_ms=delivery.speech.latency_ms,
+        latency_ms=delivery.latency_ms,
         voice=audio.voice_label,
-        video_status="failed" if video_expected else "disabled",
-        fallback_reason="video_provider_unavailable" if video_expected else None,
+        video_status=video.status,
+        fallback_reason=video.fallback_reason,
     )
 
 
@@ -98,8 +112,8 @@ def completion_response(completion: Completion) -> CompletionResponse:
 
 
 def delivery_response(
-    delivery: Delivery, settings: Settings, urls: UrlBuilder
+    delivery: Delivery, settings: Settings, urls: UrlBuilder, assets: PresenterAssets | None = None
 ) -> QuestionResponse | CompletionResponse:
     if isinstance(delivery, Completion):
         return completion_response(delivery)
-    return question_response(delivery, settings, urls)
+    return question_response(delivery, settings, urls, assets)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from dataclasses import asdict
+from datetime import datetime, timezone
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from interviewai import __version__
 from interviewai.api.deps import ContainerDep, UrlsDep
 from interviewai.api.presenters import (
+    avatar_image_url,
     delivery_response,
     idle_video_url,
     session_summary,
@@ -22,10 +26,13 @@ from interviewai.api.schemas import (
     AnswerRequest,
     AvatarStatusResponse,
     CompletionResponse,
+    Credits,
     EndResponse,
     ErrorResponse,
+    FailureModel,
     HealthResponse,
     InterviewInfoResponse,
+    MetricsResponse,
     QuestionResponse,
     StartRequest,
     StartResponse,
@@ -33,8 +40,9 @@ from interviewai.api.schemas import (
     VoiceModel,
     VoicesResponse,
 )
+from interviewai.container import Container
+from interviewai.deadlines import deadline
 from interviewai.domain.errors import MediaNotFound
-from interviewai.settings import AvatarMode
 
 router = APIRouter(prefix="/api/v1")
 
@@ -48,7 +56,16 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 # Content-addressed media never changes under its name, so clients may cache it for a year.
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
-_AUDIO_NAME = re.compile(r"^[0-9a-f]{64}\.mp3$")
+_MEDIA_KINDS = {
+    "audio": (re.compile(r"^[0-9a-f]{64}\.mp3$"), "audio/mpeg"),
+    "video": (re.compile(r"^[0-9a-f]{32}([0-9a-f]{32})?\.mp4$"), "video/mp4"),
+    "presenter": (re.compile(r"^[0-9a-f]{64}\.(png|mp4)$"), "video/mp4"),
+}
+STATUS_PROVIDER_DEADLINE_S = 3.0
+WaitQuery = Annotated[
+    float | None,
+    Query(ge=0, le=3600, description="Seconds to wait for the video; 0 answers at once with audio."),
+]
 MINUTES_PER_QUESTION = 2.5
 
 
@@ -60,27 +77,67 @@ async def health() -> HealthResponse:
 @router.get("/avatar/status", response_model=AvatarStatusResponse, tags=["status"])
 async def avatar_status(container: ContainerDep) -> AvatarStatusResponse:
     settings = container.settings
-    configured = bool(settings.did_api_key.get_secret_value())
-    mode = settings.effective_avatar_mode
-    if mode is AvatarMode.AUDIO_ONLY:
+    avatar = container.avatar
+    credits = None
+    if avatar.configured:
+        # The status page must answer quickly even when the provider does not.
+        with contextlib.suppress(asyncio.TimeoutError):
+            async with deadline(STATUS_PROVIDER_DEADLINE_S):
+                credits = await avatar.credits()
+    if not avatar.configured:
         message = "Audio-only: questions come with audio, word timings, visemes and a static avatar image."
+    elif avatar.disabled_by is not None:
+        message = f"Video is off until the provider answers a probe: {avatar.disabled_by.reason}"
     else:
-        message = "A D-ID key is set, but this build cannot render video yet; questions are audio-only."
+        message = "Video: each question comes with a clip of the presenter, and audio as a fallback."
+    failure = avatar.last_failure
     return AvatarStatusResponse(
-        configured=configured, mode=mode.value, presenter_id=settings.did_presenter_id, message=message
+        configured=avatar.configured,
+        mode=_mode(container),
+        presenter_id=settings.did_presenter_id,
+        credits=Credits(remaining=credits.remaining, total=credits.total) if credits else None,
+        reachable=(credits is not None) if avatar.configured else None,
+        last_failure=(
+            FailureModel(category=failure.category, message=failure.message, at=_iso_epoch(failure.at))
+            if failure
+            else None
+        ),
+        message=message,
+    )
+
+
+@router.get("/metrics", response_model=MetricsResponse, tags=["status"])
+async def metrics(container: ContainerDep) -> MetricsResponse:
+    return MetricsResponse(
+        syntheses=container.speech_media.syntheses,
+        clips_created=container.avatar.clips_created,
+        video_on=container.avatar.video_on,
+        speech_engines=[
+            {
+                "engine": h.engine,
+                "voice": h.voice,
+                "breaker": h.breaker.value,
+                "attempts": h.attempts,
+                "successes": h.successes,
+                "failures": h.failures,
+                "skipped": h.skipped,
+            }
+            for h in container.speech.health()
+        ],
     )
 
 
 @router.get("/interview/info", response_model=InterviewInfoResponse, tags=["status"])
 async def interview_info(container: ContainerDep, urls: UrlsDep) -> InterviewInfoResponse:
     bank = container.interviews.bank
+    assets = container.avatar.assets
     return InterviewInfoResponse(
         total_questions=len(bank),
         question_types=bank.question_types,
         estimated_duration_minutes=round(len(bank) * MINUTES_PER_QUESTION),
-        avatar_mode=container.settings.effective_avatar_mode.value,
-        avatar_image_url=urls.avatar_image(),
-        idle_video_url=idle_video_url(container.settings),
+        avatar_mode=_mode(container),
+        avatar_image_url=avatar_image_url(assets, urls),
+        idle_video_url=idle_video_url(assets, urls),
         presenter_id=container.settings.did_presenter_id,
     )
 
@@ -98,13 +155,14 @@ async def start_interview(
     _options: Annotated[StartRequest | None, Body()] = None,
 ) -> StartResponse:
     session = await container.interviews.start()
+    assets = container.avatar.assets
     return StartResponse(
         session_id=session.id,
         state=session.state.value,
         total_questions=session.total_questions,
-        avatar_mode=container.settings.effective_avatar_mode.value,
-        avatar_image_url=urls.avatar_image(),
-        idle_video_url=idle_video_url(container.settings),
+        avatar_mode=_mode(container),
+        avatar_image_url=avatar_image_url(assets, urls),
+        idle_video_url=idle_video_url(assets, urls),
     )
 
 
@@ -115,10 +173,10 @@ async def start_interview(
     tags=["interview"],
 )
 async def current_question(
-    session_id: str, container: ContainerDep, urls: UrlsDep
+    session_id: str, container: ContainerDep, urls: UrlsDep, wait: WaitQuery = None
 ) -> QuestionResponse | CompletionResponse:
-    delivery = await container.interviews.current(session_id)
-    return delivery_response(delivery, container.settings, urls)
+    delivery = await container.interviews.current(session_id, video_wait_s=wait)
+    return delivery_response(delivery, container.settings, urls, container.avatar.assets)
 
 
 @router.post(
@@ -128,10 +186,12 @@ async def current_question(
     tags=["interview"],
 )
 async def submit_answer(
-    session_id: str, answer: AnswerRequest, container: ContainerDep, urls: UrlsDep
+    session_id: str, answer: AnswerRequest, container: ContainerDep, urls: UrlsDep, wait: WaitQuery = None
 ) -> QuestionResponse | CompletionResponse:
-    delivery = await container.interviews.answer(session_id, answer.question_id, answer.answer_text)
-    return delivery_response(delivery, container.settings, urls)
+    delivery = await container.interviews.answer(
+        session_id, answer.question_id, answer.answer_text, video_wait_s=wait
+    )
+    return delivery_response(delivery, container.settings, urls, container.avatar.assets)
 
 
 @router.get(
@@ -155,16 +215,26 @@ async def avatar_image(request: Request) -> Response:
     return _file_response(request, str(path), "image/png", etag='"avatar-v1"')
 
 
-@router.get("/media/audio/{file_name}", tags=["media"], response_class=FileResponse, responses=_ERRORS)
-async def question_audio(file_name: str, request: Request, container: ContainerDep) -> Response:
-    if not _AUDIO_NAME.match(file_name):
-        raise MediaNotFound(f"No audio named {file_name!r}.")
-    name = f"audio/{file_name}"
+@router.get("/media/{folder}/{file_name}", tags=["media"], response_class=FileResponse, responses=_ERRORS)
+async def served_media(folder: str, file_name: str, request: Request, container: ContainerDep) -> Response:
+    """Question audio, re-hosted clips and presenter assets, by content-addressed name."""
+    kind = _MEDIA_KINDS.get(folder)
+    if kind is None or not kind[0].match(file_name):
+        raise MediaNotFound(f"No media named {folder}/{file_name}.")
+    name = f"{folder}/{file_name}"
     if not await container.blobs.exists(name):
-        raise MediaNotFound(f"No audio named {file_name!r}.")
-    return _file_response(
-        request, str(container.blobs.path_for(name)), "audio/mpeg", etag=f'"{file_name[:64]}"'
-    )
+        raise MediaNotFound(f"No media named {name}.")
+    media_type = kind[1] if not file_name.endswith(".png") else "image/png"
+    etag = f'"{file_name.split(".")[0]}"'
+    return _file_response(request, str(container.blobs.path_for(name)), media_type, etag=etag)
+
+
+def _mode(container: Container) -> str:
+    return "video" if container.avatar.video_on else "audio_only"
+
+
+def _iso_epoch(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def _file_response(request: Request, path: str, media_type: str, etag: str) -> Response:

@@ -129,11 +129,19 @@ class Credits(BaseModel):
     total: float
 
 
+class FailureModel(BaseModel):
+    category: str
+    message: str
+    at: str
+
+
 class AvatarStatusResponse(BaseModel):
     configured: bool
     mode: str
     presenter_id: str
     credits: Credits | None = None
+    reachable: bool | None = None
+    last_failure: FailureModel | None = None
     message: str | None = None
 
 
@@ -164,3 +172,12 @@ class VoicesResponse(BaseModel):
 class ErrorResponse(BaseModel):
     detail: object
     code: str
+
+
+class MetricsResponse(BaseModel):
+    """Counters of this process since it started (each API instance reports its own)."""
+
+    syntheses: int
+    clips_created: int
+    video_on: bool
+    speech_engines: list[dict[str, object]]

@@ -60,9 +60,19 @@ class ProviderCategory(enum.Enum):
 class ProviderError(Exception):
     """An outside system failed; adapters raise only this, never a library exception."""
 
-    def __init__(self, provider: str, category: ProviderCategory, message: str, *, retryable: bool) -> None:
+    def __init__(
+        self,
+        provider: str,
+        category: ProviderCategory,
+        message: str,
+        *,
+        retryable: bool,
+        job_ended: bool = False,
+    ) -> None:
         super().__init__(f"{provider}: {category.value}: {message}")
         self.provider = provider
         self.category = category
         self.message = message
         self.retryable = retryable
+        # The provider's job (e.g. a clip) ended without a result: resuming it is pointless.
+        self.job_ended = job_ended

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
+from interviewai.domain.avatar import ClipRequest, ClipStatus, Credits, Presenter
+from interviewai.domain.media_index import Claim, MediaEntry
 from interviewai.domain.session import InterviewSession
 from interviewai.domain.speech import SpokenAudio, VoiceInfo, VoiceSettings
 
@@ -53,3 +56,74 @@ class BlobStore(Protocol):
     async def get(self, name: str) -> bytes | None: ...
 
     async def exists(self, name: str) -> bool: ...
+
+    async def size(self, name: str) -> int | None:
+        """The blob's size in bytes, or None when it does not exist."""
+        ...
+
+
+class AvatarRenderer(Protocol):
+    """Renders talking-presenter clips (D-ID Clips); every failure is a ProviderError."""
+
+    async def create_clip(self, request: ClipRequest) -> str:
+        """Start rendering (uploading our audio first when given); returns the clip id at once."""
+        ...
+
+    async def wait_for_clip(self, clip_id: str, timeout_s: float) -> ClipStatus:
+        """Poll until the clip is done (returns it) or fails, is rejected, or the deadline passes (raises)."""
+        ...
+
+    async def download(self, url: str) -> bytes:
+        """Fetch a result or idle video (result links expire after about a day)."""
+        ...
+
+    async def presenter(self, presenter_id: str) -> Presenter: ...
+
+    async def credits(self) -> Credits: ...
+
+
+class MediaIndex(Protocol):
+    """Which media exist under which content key; the row is also the single-flight claim."""
+
+    async def get(self, key: str) -> MediaEntry | None: ...
+
+    async def claim(self, key: str, kind: str, owner: str, now: float, stale_after_s: float) -> Claim:
+        """Own `key` if nobody does, if its owner went quiet for `stale_after_s`, or if it failed."""
+        ...
+
+    async def heartbeat(self, key: str, owner: str, now: float) -> bool:
+        """Keep a claim alive; False when someone else has taken it over."""
+        ...
+
+    async def record_provider_ref(self, key: str, owner: str, provider_ref: str | None, now: float) -> None:
+        """Remember the provider's job id at once, so a retry resumes it instead of paying again
+        (None forgets a job that can no longer finish)."""
+        ...
+
+    async def mark_ready(self, key: str, kind: str, blob_name: str, meta: str, now: float) -> None:
+        """Publish a finished entry (whoever owned it; also used to store under a key nobody claimed)."""
+        ...
+
+    async def mark_failed(self, key: str, owner: str, error: str, now: float) -> None: ...
+
+    async def release(self, key: str, owner: str) -> None:
+        """Give up a claim without a result (the media went under another key)."""
+        ...
+
+    async def invalidate(self, key: str, reason: str, now: float) -> None:
+        """Mark a ready entry whose blob is missing or broken as failed, so the next claim regenerates it
+        (keeping the provider's job id: a finished clip is downloaded again, not paid for again)."""
+        ...
+
+
+JobHandler = Callable[..., Awaitable[None]]
+
+
+class JobQueue(Protocol):
+    """Background jobs by name: in-process now, a broker with worker processes when scaled out."""
+
+    def register(self, name: str, handler: JobHandler) -> None: ...
+
+    async def enqueue(self, name: str, **arguments: str | int | float | bool) -> None:
+        """Queue a job; returns once it is queued, not when it has run."""
+        ...

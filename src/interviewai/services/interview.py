@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
 from interviewai.domain.errors import ConcurrentUpdate, SessionFinished, SessionNotFound
-from interviewai.domain.ports import SessionStore
+from interviewai.domain.ports import JobQueue, SessionStore
 from interviewai.domain.questions import QuestionBank
 from interviewai.domain.session import AskedQuestion, InterviewSession, SessionState, new_session_id
 from interviewai.services.media import QuestionSpeech, SpeechMediaService
+from interviewai.services.video import AvatarService, VideoOutcome
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
 
 # How often a request re-reads a session that another request changed at the same moment.
 _CAS_ATTEMPTS = 5
+PREPARE_JOB = "prepare_session_media"
 # Expired sessions leave a tombstone this long, so clients hear "expired" rather than "not found".
 TOMBSTONE_RETENTION = timedelta(hours=24)
 
@@ -31,6 +34,8 @@ class QuestionDelivery:
     session: InterviewSession
     asked: AskedQuestion
     speech: QuestionSpeech
+    video: VideoOutcome
+    latency_ms: int
 
 
 @dataclass(frozen=True)
@@ -47,14 +52,24 @@ class InterviewService:
         store: SessionStore,
         bank: QuestionBank,
         media: SpeechMediaService,
+        avatar: AvatarService,
+        jobs: JobQueue,
         session_timeout: timedelta,
+        *,
+        video_wait_s: float,
+        lookahead: bool = True,
         clock: Clock = utc_now,
     ) -> None:
         self._store = store
         self._bank = bank
         self._media = media
+        self._avatar = avatar
+        self._jobs = jobs
         self._timeout = session_timeout
+        self._video_wait_s = video_wait_s
+        self._lookahead = lookahead
         self._clock = clock
+        jobs.register(PREPARE_JOB, self._prepare_session_media)
 
     @property
     def bank(self) -> QuestionBank:
@@ -64,25 +79,29 @@ class InterviewService:
         # The session keeps its own copy of the questions, so a changed bank never reshuffles it.
         session = InterviewSession.start(new_session_id(), self._bank.questions, self._clock())
         await self._store.create(session)
+        if self._lookahead:
+            await self._jobs.enqueue(PREPARE_JOB, session_id=session.id)
         return session
 
     async def status(self, session_id: str) -> InterviewSession:
         return await self._load_active(session_id)
 
-    async def current(self, session_id: str) -> Delivery:
+    async def current(self, session_id: str, video_wait_s: float | None = None) -> Delivery:
         session = await self._load_active(session_id)
         if session.state is SessionState.ENDED:
             raise SessionFinished(f"Session {session_id} was ended; start a new interview.")
-        return await self._deliver_current(session)
+        return await self._deliver_current(session, video_wait_s)
 
-    async def answer(self, session_id: str, question_id: int, answer_text: str) -> Delivery:
+    async def answer(
+        self, session_id: str, question_id: int, answer_text: str, video_wait_s: float | None = None
+    ) -> Delivery:
         async def attempt() -> InterviewSession:
             session = await self._load_active(session_id)
             outcome = session.answer(question_id, answer_text, self._clock())
             return await self._store.save(outcome.session) if outcome.changed else session
 
         session = await self._retry_on_conflict(attempt)
-        return await self._deliver_current(session)
+        return await self._deliver_current(session, video_wait_s)
 
     async def end(self, session_id: str) -> InterviewSession:
         async def attempt() -> InterviewSession:
@@ -98,14 +117,35 @@ class InterviewService:
             now - self._timeout, now - self._timeout - TOMBSTONE_RETENTION
         )
 
-    async def _deliver_current(self, session: InterviewSession) -> Delivery:
+    async def _deliver_current(self, session: InterviewSession, video_wait_s: float | None) -> Delivery:
         asked = session.current
         if asked is None:
             return Completion(session)
-        speech = await self._media.speech_for(asked.question.text)
+        started = time.perf_counter()
+        text = asked.question.text
+        speech = await self._media.speech_for(text)
+        wait_s = self._video_wait_s if video_wait_s is None else min(video_wait_s, self._video_wait_s)
+        video = await self._avatar.video_for(text, speech, wait_s)
+        latency_ms = round((time.perf_counter() - started) * 1000)
         if asked.served_at is None:
             session = await self._mark_served(session.id, asked.position)
-        return QuestionDelivery(session=session, asked=asked, speech=speech)
+        return QuestionDelivery(
+            session=session, asked=asked, speech=speech, video=video, latency_ms=latency_ms
+        )
+
+    async def video_when_ready(self, question_text: str) -> VideoOutcome:
+        """The clip of a question, waiting as long as a clip may take (for pushes to live clients)."""
+        speech = await self._media.speech_for(question_text)
+        return await self._avatar.video_for(question_text, speech, self._avatar.longest_wait_s)
+
+    async def _prepare_session_media(self, session_id: str) -> None:
+        """Look-ahead: speak every question of a new session in order and queue its clip."""
+        session = await self._store.get(session_id)
+        if session is None:
+            return
+        for asked in session.questions:
+            speech = await self._media.speech_for(asked.question.text)
+            await self._avatar.request_render(asked.question.text, speech)
 
     async def _mark_served(self, session_id: str, position: int) -> InterviewSession:
         async def attempt() -> InterviewSession:

@@ -42,6 +42,13 @@ class FileBlobStore:
     async def exists(self, name: str) -> bool:
         return await asyncio.to_thread(self.path_for(name).is_file)
 
+    async def size(self, name: str) -> int | None:
+        path = self.path_for(name)
+        try:
+            return (await asyncio.to_thread(path.stat)).st_size
+        except FileNotFoundError:
+            return None
+
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -29,3 +29,20 @@ session_questions = Table(
     Column("answer_text", Text, nullable=True),
     Column("answered_at", Float, nullable=True),
 )
+
+media = Table(
+    "media",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("owner", String(64), nullable=True),
+    Column("claimed_at", Float, nullable=True),
+    Column("provider_ref", String(128), nullable=True),
+    Column("blob_name", String(200), nullable=True),
+    Column("meta", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)

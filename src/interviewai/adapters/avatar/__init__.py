@@ -1,0 +1,1 @@
+"""Avatar renderers: talking-presenter video clips (D-ID Clips)."""

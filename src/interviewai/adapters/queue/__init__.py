@@ -1,0 +1,1 @@
+"""Job queues for background media work."""

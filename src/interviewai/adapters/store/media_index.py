@@ -1,0 +1,146 @@
+"""MediaIndex on SQLAlchemy Core: a conditional insert is the single-flight claim, across processes."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from interviewai.adapters.store.schema import media
+from interviewai.domain.media_index import Claim, MediaEntry, MediaState
+
+
+def _entry(row: RowMapping) -> MediaEntry:
+    return MediaEntry(
+        key=row["key"],
+        kind=row["kind"],
+        state=MediaState(row["state"]),
+        owner=row["owner"],
+        claimed_at=row["claimed_at"],
+        provider_ref=row["provider_ref"],
+        blob_name=row["blob_name"],
+        meta=row["meta"],
+        error=row["error"],
+        attempts=row["attempts"],
+        updated_at=row["updated_at"],
+    )
+
+
+class SqlMediaIndex:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def get(self, key: str) -> MediaEntry | None:
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(select(media).where(media.c.key == key))).mappings().first()
+            return _entry(row) if row is not None else None
+
+    async def claim(self, key: str, kind: str, owner: str, now: float, stale_after_s: float) -> Claim:
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    insert(media).values(
+                        key=key,
+                        kind=kind,
+                        state=MediaState.PENDING.value,
+                        owner=owner,
+                        claimed_at=now,
+                        attempts=1,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+        except IntegrityError:
+            pass
+        else:
+            entry = await self.get(key)
+            assert entry is not None
+            return Claim(owned=True, entry=entry)
+        # Someone has the key. Take it over only if it failed or its owner stopped beating; the
+        # WHERE clause makes the takeover itself a compare-and-set, so two takers cannot both win.
+        takeable = or_(
+            media.c.state == MediaState.FAILED.value,
+            and_(media.c.state == MediaState.PENDING.value, media.c.claimed_at < now - stale_after_s),
+        )
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                update(media)
+                .where(and_(media.c.key == key, takeable))
+                .values(
+                    state=MediaState.PENDING.value,
+                    owner=owner,
+                    claimed_at=now,
+                    error=None,
+                    attempts=media.c.attempts + 1,
+                    updated_at=now,
+                )
+            )
+            taken = result.rowcount == 1
+        entry = await self.get(key)
+        if entry is None:  # released between our insert and read: try once more from the start
+            return await self.claim(key, kind, owner, now, stale_after_s)
+        return Claim(owned=taken, entry=entry)
+
+    async def heartbeat(self, key: str, owner: str, now: float) -> bool:
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                update(media)
+                .where(and_(media.c.key == key, media.c.owner == owner, media.c.state == "pending"))
+                .values(claimed_at=now, updated_at=now)
+            )
+            return result.rowcount == 1
+
+    async def record_provider_ref(self, key: str, owner: str, provider_ref: str | None, now: float) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(media)
+                .where(and_(media.c.key == key, media.c.owner == owner))
+                .values(provider_ref=provider_ref, claimed_at=now, updated_at=now)
+            )
+
+    async def mark_ready(self, key: str, kind: str, blob_name: str, meta: str, now: float) -> None:
+        values = {
+            "state": MediaState.READY.value,
+            "blob_name": blob_name,
+            "meta": meta,
+            "error": None,
+            "updated_at": now,
+        }
+        async with self._engine.begin() as connection:
+            result = await connection.execute(update(media).where(media.c.key == key).values(**values))
+            if result.rowcount == 1:
+                return
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    insert(media).values(key=key, kind=kind, attempts=1, created_at=now, **values)
+                )
+        except IntegrityError:
+            # Inserted by someone else meanwhile: theirs is the same content under the same key.
+            async with self._engine.begin() as connection:
+                await connection.execute(update(media).where(media.c.key == key).values(**values))
+
+    async def mark_failed(self, key: str, owner: str, error: str, now: float) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(media)
+                .where(and_(media.c.key == key, media.c.owner == owner))
+                .values(state=MediaState.FAILED.value, error=error[:2000], updated_at=now)
+            )
+
+    async def release(self, key: str, owner: str) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                delete(media).where(
+                    and_(media.c.key == key, media.c.owner == owner, media.c.state == "pending")
+                )
+            )
+
+    async def invalidate(self, key: str, reason: str, now: float) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(media)
+                .where(and_(media.c.key == key, media.c.state == MediaState.READY.value))
+                .values(state=MediaState.FAILED.value, error=reason, updated_at=now)
+            )

@@ -1,0 +1,45 @@
+"""Talking-presenter video types: clip requests, presenters and credits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ClipRequest:
+    """What the presenter should say: our own MP3 (default) or text for the provider's own voice."""
+
+    presenter_id: str
+    text: str
+    audio_mp3: bytes | None = None
+    provider_voice: str | None = None
+
+
+@dataclass(frozen=True)
+class ClipStatus:
+    """A clip as the provider reports it; `result_url` is set once `status == "done"`."""
+
+    clip_id: str
+    status: str
+    result_url: str | None = None
+    duration_s: float | None = None
+    error: str | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in {"done", "error", "rejected"}
+
+
+@dataclass(frozen=True)
+class Presenter:
+    presenter_id: str
+    name: str
+    image_url: str | None
+    thumbnail_url: str | None
+    idle_video_url: str | None
+
+
+@dataclass(frozen=True)
+class Credits:
+    remaining: float
+    total: float

@@ -1,0 +1,346 @@
+"""Talking-presenter video per question: cached clips, background rendering, per-question fallback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from interviewai.deadlines import deadline
+from interviewai.domain.avatar import ClipRequest, Credits
+from interviewai.domain.errors import ProviderCategory, ProviderError
+from interviewai.domain.media import asset_key, clip_key
+from interviewai.domain.media_index import MediaEntry, MediaState
+from interviewai.domain.ports import AvatarRenderer, BlobStore, JobQueue, MediaIndex
+from interviewai.services.media import QuestionSpeech, SpeechMediaService
+from interviewai.services.single_flight import SingleFlight
+
+logger = logging.getLogger(__name__)
+
+CLIP = "clip"
+ASSET = "asset"
+RENDER_JOB = "render_clip"
+# Failures that no retry of the same request can fix: the whole service goes audio-only until a probe works.
+PERMANENT = frozenset({ProviderCategory.AUTH, ProviderCategory.QUOTA})
+CREDITS_TTL_S = 60.0
+FETCH_ALLOWANCE_S = 5.0
+
+VideoStatus = Literal["ready", "pending", "failed", "disabled"]
+
+
+@dataclass(frozen=True)
+class VideoOutcome:
+    status: VideoStatus
+    blob_name: str | None = None
+    fallback_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class FailureNote:
+    category: str
+    message: str
+    at: float
+
+    @property
+    def reason(self) -> str:
+        return f"d-id: {self.category}: {self.message}"
+
+
+@dataclass(frozen=True)
+class AvatarSettings:
+    presenter_id: str
+    use_own_audio: bool
+    provider_voice: str
+    generation_timeout_s: float
+    cache_enabled: bool = True
+    probe_interval_s: float = 60.0
+
+
+@dataclass
+class PresenterAssets:
+    image_blob: str | None = None
+    idle_blob: str | None = None
+    source_idle_url: str | None = None
+
+
+class AvatarService:
+    """Knows whether video is on, renders clips once per content key, and says why when it cannot."""
+
+    def __init__(
+        self,
+        renderer: AvatarRenderer | None,
+        speech: SpeechMediaService,
+        blobs: BlobStore,
+        index: MediaIndex,
+        flights: SingleFlight,
+        jobs: JobQueue,
+        settings: AvatarSettings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._renderer = renderer
+        self._speech = speech
+        self._blobs = blobs
+        self._index = index
+        self._flights = flights
+        self._jobs = jobs
+        self._settings = settings
+        self._clock = clock
+        self._rendering: set[str] = set()
+        self._disabled_by: FailureNote | None = None
+        self.last_failure: FailureNote | None = None
+        self.assets = PresenterAssets()
+        self._credits: tuple[float, Credits | None] = (0.0, None)
+        self.clips_created = 0
+        """Clips this process asked the provider for (benchmarks and tests read it)."""
+        jobs.register(RENDER_JOB, self._render_job)
+
+    @property
+    def configured(self) -> bool:
+        return self._renderer is not None
+
+    @property
+    def video_on(self) -> bool:
+        """Video is configured and no permanent failure has switched it off."""
+        return self._renderer is not None and self._disabled_by is None
+
+    @property
+    def longest_wait_s(self) -> float:
+        """Long enough for any clip: its generation deadline plus time to fetch the file."""
+        return self._settings.generation_timeout_s + FETCH_ALLOWANCE_S
+
+    @property
+    def disabled_by(self) -> FailureNote | None:
+        return self._disabled_by
+
+    async def video_for(self, text: str, speech: QuestionSpeech, wait_s: float) -> VideoOutcome:
+        """The clip for this question if it is (or becomes) ready within `wait_s`; otherwise why not."""
+        if self._renderer is None:
+            return VideoOutcome("disabled")
+        if self._disabled_by is not None:
+            return VideoOutcome("failed", fallback_reason=self._disabled_by.reason)
+        if not self._settings.cache_enabled:
+            return await self._render_uncached(text, speech, wait_s)
+        key = self._key(text, speech)
+        entry = await self._index.get(key)
+        if entry is not None and entry.state is MediaState.READY and await self._is_valid(entry):
+            return VideoOutcome("ready", blob_name=entry.blob_name)
+        asked_at = self._clock()
+        await self.request_render(text, speech)
+        entry = await self._flights.wait_settled(key, wait_s, since=asked_at, is_valid=self._is_valid)
+        if entry is not None and entry.state is MediaState.READY and await self._is_valid(entry):
+            return VideoOutcome("ready", blob_name=entry.blob_name)
+        if entry is not None and entry.state is MediaState.FAILED:
+            return VideoOutcome("failed", fallback_reason=entry.error or "failed")
+        return VideoOutcome("pending", fallback_reason="pending: the clip is still rendering; ask again")
+
+    async def request_render(self, text: str, speech: QuestionSpeech) -> None:
+        """Queue the clip for this question unless this process already has it in hand."""
+        if not self.video_on or not self._settings.cache_enabled:
+            return
+        key = self._key(text, speech)
+        if key in self._rendering:
+            return
+        self._rendering.add(key)
+        try:
+            await self._jobs.enqueue(RENDER_JOB, text=text, key=key)
+        except Exception:
+            self._rendering.discard(key)
+            raise
+
+    async def _render_job(self, text: str, key: str) -> None:
+        try:
+            speech = await self._speech.speech_for(text)
+            await self.render(text, speech)
+        except ProviderError:
+            pass  # recorded by render(); the question falls back to audio
+        finally:
+            self._rendering.discard(key)
+
+    async def render(self, text: str, speech: QuestionSpeech) -> MediaEntry | None:
+        """Produce the clip for this question once (single-flight); records failures for the status page."""
+        renderer = self._renderer
+        if renderer is None or self._disabled_by is not None:
+            return None
+        key = self._key(text, speech)
+        timeout = self._settings.generation_timeout_s
+
+        async def produce(claimed: MediaEntry) -> MediaEntry:
+            clip_id = claimed.provider_ref
+            try:
+                async with deadline(timeout):
+                    if clip_id is None:
+                        clip_id = await renderer.create_clip(self._clip_request(text, speech))
+                        self.clips_created += 1
+                        # Recorded before waiting: if this process dies, the next owner resumes this clip.
+                        await self._index.record_provider_ref(
+                            key, self._flights.owner, clip_id, self._clock()
+                        )
+                    status = await renderer.wait_for_clip(clip_id, timeout)
+            except asyncio.TimeoutError:
+                raise ProviderError(
+                    "d-id", ProviderCategory.TIMEOUT, f"no clip within {timeout:g} s", retryable=True
+                ) from None
+            except ProviderError as error:
+                if error.job_ended:
+                    # The clip itself is dead (error, rejected): the next attempt starts afresh.
+                    await self._index.record_provider_ref(key, self._flights.owner, None, self._clock())
+                raise
+            try:
+                mp4 = await self._download_result(renderer, clip_id, status.result_url)
+            except ProviderError:
+                # A result link that expired or broke: the clip is paid for but its file is gone.
+                await self._index.record_provider_ref(key, self._flights.owner, None, self._clock())
+                raise
+            blob = f"video/{key}.mp4"
+            await self._blobs.put(blob, mp4)
+            meta = json.dumps({"size": len(mp4), "clip_id": clip_id})
+            await self._index.mark_ready(key, CLIP, blob, meta, self._clock())
+            entry = await self._index.get(key)
+            assert entry is not None
+            return entry
+
+        try:
+            return await self._flights.run(
+                key,
+                CLIP,
+                produce,
+                is_valid=self._is_valid,
+                stale_after_s=timeout + 30,
+                timeout_s=timeout + 30,
+            )
+        except ProviderError as error:
+            self._record_failure(error)
+            raise
+
+    @staticmethod
+    async def _download_result(renderer: AvatarRenderer, clip_id: str, result_url: str | None) -> bytes:
+        if result_url is None:
+            raise ProviderError(
+                "d-id", ProviderCategory.SERVER, f"clip {clip_id} is done without a result", retryable=True
+            )
+        return await renderer.download(result_url)
+
+    async def _render_uncached(self, text: str, speech: QuestionSpeech, wait_s: float) -> VideoOutcome:
+        """The seed's behaviour: a new clip for every request, waited for in the request."""
+        renderer = self._renderer
+        assert renderer is not None
+        try:
+            async with deadline(wait_s):
+                clip_id = await renderer.create_clip(self._clip_request(text, speech))
+                self.clips_created += 1
+                status = await renderer.wait_for_clip(clip_id, wait_s)
+                mp4 = await self._download_result(renderer, clip_id, status.result_url)
+        except ProviderError as error:
+            self._record_failure(error)
+            return VideoOutcome("failed", fallback_reason=str(error))
+        except asyncio.TimeoutError:
+            return VideoOutcome("failed", fallback_reason=f"d-id: timeout: no clip within {wait_s:g} s")
+        blob = f"video/{uuid.uuid4().hex}.mp4"
+        await self._blobs.put(blob, mp4)
+        return VideoOutcome("ready", blob_name=blob)
+
+    def _clip_request(self, text: str, speech: QuestionSpeech) -> ClipRequest:
+        if self._settings.use_own_audio:
+            return ClipRequest(self._settings.presenter_id, text, audio_mp3=speech.audio.mp3)
+        return ClipRequest(self._settings.presenter_id, text, provider_voice=self._settings.provider_voice)
+
+    def _key(self, text: str, speech: QuestionSpeech) -> str:
+        if self._settings.use_own_audio:
+            return clip_key(self._settings.presenter_id, speech.key, text, None)
+        return clip_key(self._settings.presenter_id, None, text, self._settings.provider_voice)
+
+    async def _is_valid(self, entry: MediaEntry) -> bool:
+        if entry.blob_name is None or entry.meta is None:
+            return False
+        try:
+            expected = int(json.loads(entry.meta)["size"])
+        except (ValueError, KeyError, TypeError):
+            return False
+        return await self._blobs.size(entry.blob_name) == expected
+
+    def _record_failure(self, error: ProviderError) -> None:
+        note = FailureNote(error.category.value, error.message, self._clock())
+        self.last_failure = note
+        if error.category in PERMANENT:
+            if self._disabled_by is None:
+                logger.error("video switched off until a probe succeeds: %s", error)
+            self._disabled_by = note
+
+    # -- probes, credits and presenter assets ------------------------------------------------------
+
+    async def probe(self) -> bool:
+        """Ask the provider something cheap; success switches video back on after a permanent failure."""
+        if self._renderer is None:
+            return False
+        try:
+            credits = await self._renderer.credits()
+        except ProviderError as error:
+            self._record_failure(error)
+            return False
+        self._credits = (self._clock(), credits)
+        if credits.remaining <= 0:
+            # Answering is not enough after running out: there must be something to spend.
+            self._record_failure(
+                ProviderError("d-id", ProviderCategory.QUOTA, "no credits left", retryable=False)
+            )
+            return False
+        if self._disabled_by is not None:
+            logger.info("video is back on: the provider answered a probe")
+        self._disabled_by = None
+        return True
+
+    async def probe_while_disabled(self) -> None:
+        """For the background loop: probe only while a permanent failure keeps video off."""
+        if self._disabled_by is not None:
+            await self.probe()
+
+    async def credits(self) -> Credits | None:
+        """Remaining and total credits, cached briefly so the status page never waits long."""
+        if self._renderer is None:
+            return None
+        fetched_at, credits = self._credits
+        if credits is not None and self._clock() - fetched_at < CREDITS_TTL_S:
+            return credits
+        await self.probe()
+        return self._credits[1]
+
+    async def fetch_presenter_assets(self) -> PresenterAssets:
+        """Download the presenter's image and idle loop once and keep our own copies."""
+        renderer = self._renderer
+        if renderer is None:
+            return self.assets
+        presenter = await renderer.presenter(self._settings.presenter_id)
+        self.assets.source_idle_url = presenter.idle_video_url
+        for url, suffix in ((presenter.image_url, "png"), (presenter.idle_video_url, "mp4")):
+            if url is None:
+                continue
+            blob = await self._fetch_asset(renderer, self._settings.presenter_id + suffix, url, suffix)
+            if suffix == "png":
+                self.assets.image_blob = blob
+            else:
+                self.assets.idle_blob = blob
+        return self.assets
+
+    async def _fetch_asset(
+        self, renderer: AvatarRenderer, identity: str, url: str, suffix: str
+    ) -> str | None:
+        key = asset_key(identity)
+
+        async def produce(_claimed: MediaEntry) -> MediaEntry:
+            data = await renderer.download(url)
+            blob = f"presenter/{key}.{suffix}"
+            await self._blobs.put(blob, data)
+            await self._index.mark_ready(key, ASSET, blob, json.dumps({"size": len(data)}), self._clock())
+            entry = await self._index.get(key)
+            assert entry is not None
+            return entry
+
+        entry = await self._flights.run(
+            key, ASSET, produce, is_valid=self._is_valid, stale_after_s=120, timeout_s=120
+        )
+        return entry.blob_name if entry is not None else None

@@ -1,0 +1,67 @@
+"""`interviewai warm-cache`: render the whole question bank ahead of time, resumably."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from tqdm import tqdm
+
+from interviewai.container import build_container
+from interviewai.domain.errors import ProviderError
+from interviewai.settings import Settings
+
+
+@dataclass
+class WarmReport:
+    questions: int = 0
+    syntheses: int = 0
+    clips_created: int = 0
+    clips_failed: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{self.questions} questions ready in {self.seconds:.1f} s: "
+            f"{self.syntheses} syntheses, {self.clips_created} clips created, {self.clips_failed} clips failed"
+        )
+
+
+async def warm_cache(settings: Settings, *, show_progress: bool = True) -> WarmReport:
+    """Speak every bank question and render its clip (when video is on); cached items cost nothing.
+
+    Interrupting it is safe: a clip already created at the provider is recorded at once, so the next
+    run resumes it instead of paying for a new one.
+    """
+    report = WarmReport()
+    started = time.perf_counter()
+    async with build_container(settings) as container:
+        questions = container.interviews.bank.questions
+        avatar = container.avatar
+        with tqdm(total=len(questions), unit="question", disable=not show_progress) as bar:
+            for question in questions:
+                bar.set_description(f"question {question.id}")
+                speech = await container.speech_media.speech_for(question.text)
+                if avatar.video_on:
+                    try:
+                        await avatar.render(question.text, speech)
+                    except ProviderError as error:
+                        report.clips_failed += 1
+                        bar.write(f"question {question.id}: no clip ({error})")
+                report.questions += 1
+                bar.update(1)
+        report.syntheses = container.speech_media.syntheses
+        report.clips_created = avatar.clips_created
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def run(settings: Settings) -> int:
+    try:
+        report = asyncio.run(warm_cache(settings))
+    except KeyboardInterrupt:
+        print("interrupted: run warm-cache again to resume where it stopped")
+        return 130
+    print(report.summary())
+    return 0 if report.clips_failed == 0 else 1

@@ -1,0 +1,175 @@
+"""Content-addressed media: cache hits across sessions and restarts, single-flight, look-ahead, repair."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from conftest import SettingsFactory
+from interviewai.adapters.store.database import create_engine, migrate
+from interviewai.adapters.store.media_index import SqlMediaIndex
+from interviewai.app import create_app
+from interviewai.container import Container
+from interviewai.domain.media_index import MediaEntry, MediaState
+from interviewai.services.single_flight import SingleFlight
+
+
+class App:
+    def __init__(self, container: Container, client: httpx.AsyncClient) -> None:
+        self.container = container
+        self.client = client
+
+    async def start(self) -> str:
+        session_id: str = (await self.client.post("/api/v1/interview/start")).json()["session_id"]
+        return session_id
+
+
+async def _open(make_settings: SettingsFactory, **overrides: object) -> AsyncIterator[App]:
+    app = create_app(make_settings(**overrides))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield App(app.state.container, client)
+
+
+@pytest.fixture
+async def pipeline(make_settings: SettingsFactory) -> AsyncIterator[App]:
+    async for running in _open(make_settings):
+        yield running
+
+
+async def test_a_question_is_spoken_once_across_sessions_and_restarts(make_settings: SettingsFactory) -> None:
+    async for first in _open(make_settings):
+        for _ in range(3):
+            session_id = await first.start()
+            question = (await first.client.get(f"/api/v1/interview/{session_id}/question")).json()
+        assert first.container.speech_media.syntheses == 1
+        audio_url = question["audio_url"]
+    async for restarted in _open(make_settings):
+        session_id = await restarted.start()
+        again = (await restarted.client.get(f"/api/v1/interview/{session_id}/question")).json()
+        assert restarted.container.speech_media.syntheses == 0, "served from the index after a restart"
+        assert again["audio_url"] == audio_url
+        assert again["latency_ms"] < 1000
+
+
+async def test_twenty_concurrent_requests_cause_one_synthesis(pipeline: App) -> None:
+    sessions = [await pipeline.start() for _ in range(20)]
+    responses = await asyncio.gather(
+        *(pipeline.client.get(f"/api/v1/interview/{s}/question") for s in sessions)
+    )
+    assert all(r.status_code == 200 for r in responses)
+    assert len({r.json()["audio_base64"] for r in responses}) == 1
+    assert pipeline.container.speech_media.syntheses == 1
+
+
+async def test_lookahead_speaks_question_two_before_the_first_answer(make_settings: SettingsFactory) -> None:
+    async for app in _open(make_settings, lookahead=True):
+        session_id = await app.start()
+        question_two = app.container.interviews.bank.questions[1].text
+        deadline = time.monotonic() + 60
+        while app.container.speech_media.syntheses < 2:
+            assert time.monotonic() < deadline, "look-ahead did not speak question 2"
+            await asyncio.sleep(0.05)
+        status = (await app.client.get(f"/api/v1/interview/{session_id}/status")).json()
+        assert status["answers_recorded"] == 0
+        before = app.container.speech_media.syntheses
+        answer = await app.client.post(
+            f"/api/v1/interview/{session_id}/answer", json={"question_id": 1, "answer_text": "Hello."}
+        )
+        body = answer.json()
+        assert body["question_text"] == question_two
+        assert app.container.speech_media.syntheses <= before + 1  # question 2 itself came from the cache
+        # Every question of the session ends up spoken, in order, without anyone asking.
+        while app.container.speech_media.syntheses < 10:
+            assert time.monotonic() < deadline, "look-ahead did not finish the session"
+            await asyncio.sleep(0.1)
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+async def test_a_damaged_blob_is_regenerated_not_served(pipeline: App, damage: str) -> None:
+    session_id = await pipeline.start()
+    first = (await pipeline.client.get(f"/api/v1/interview/{session_id}/question")).json()
+    name = "audio/" + first["audio_url"].rsplit("/", 1)[1]
+    path = pipeline.container.blobs.path_for(name)
+    if damage == "missing":
+        path.unlink()
+    else:
+        path.write_bytes(path.read_bytes()[:100])
+    other = await pipeline.start()
+    second = (await pipeline.client.get(f"/api/v1/interview/{other}/question")).json()
+    assert pipeline.container.speech_media.syntheses == 2
+    served = await pipeline.client.get(httpx.URL(second["audio_url"]).path)
+    assert served.status_code == 200
+    assert len(served.content) > 1000
+    assert served.content == base64.b64decode(second["audio_base64"])
+
+
+@pytest.fixture
+async def open_index(tmp_path: Path) -> AsyncIterator[Callable[[], Awaitable[SqlMediaIndex]]]:
+    """Media indexes on one SQLite file, each with its own engine as separate processes would have."""
+    engines: list[AsyncEngine] = []
+
+    async def open_one() -> SqlMediaIndex:
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'media.db'}")
+        engines.append(engine)
+        await migrate(engine)
+        return SqlMediaIndex(engine)
+
+    yield open_one
+    for engine in engines:
+        await engine.dispose()
+
+
+OpenIndex = Callable[[], Awaitable[SqlMediaIndex]]
+
+
+async def test_single_flight_holds_between_two_owners_on_one_database(open_index: OpenIndex) -> None:
+    index_a, index_b = await open_index(), await open_index()
+    flights = [SingleFlight(index_a, "process-a"), SingleFlight(index_b, "process-b")]
+    produced: list[str] = []
+
+    async def produce(claimed: MediaEntry) -> MediaEntry:
+        produced.append(claimed.owner or "")
+        await asyncio.sleep(0.3)
+        await index_a.mark_ready("k1", "test", "x/k1.bin", json.dumps({"size": 1}), time.time())
+        entry = await index_a.get("k1")
+        assert entry is not None
+        return entry
+
+    async def always_valid(_entry: MediaEntry) -> bool:
+        return True
+
+    results = await asyncio.gather(
+        *(
+            flights[i % 2].run("k1", "test", produce, is_valid=always_valid, stale_after_s=30, timeout_s=10)
+            for i in range(20)
+        )
+    )
+    assert len(produced) == 1
+    assert all(r is not None and r.state is MediaState.READY for r in results)
+
+
+async def test_a_stale_claim_is_taken_over_and_keeps_the_provider_job(open_index: OpenIndex) -> None:
+    index = await open_index()
+    long_ago = time.time() - 3600
+    dead = await index.claim("clip", "clip", "dead-process", long_ago, stale_after_s=60)
+    assert dead.owned
+    await index.record_provider_ref("clip", "dead-process", "clp_123", long_ago)
+
+    alive = await index.claim("clip", "clip", "live-process", time.time(), stale_after_s=60)
+    assert alive.owned
+    assert alive.entry.owner == "live-process"
+    assert alive.entry.provider_ref == "clp_123", "the new owner resumes the clip it already paid for"
+    assert alive.entry.attempts == 2
+
+    rival = await index.claim("clip", "clip", "third-process", time.time(), stale_after_s=60)
+    assert not rival.owned, "a fresh claim is not taken over"
