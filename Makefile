@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install run test lint format typecheck bench clean
+.PHONY: help install run test lint format typecheck browsers bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -20,8 +20,11 @@ install: $(STAMP) ## create .venv and install the project with its dev tools
 run: $(STAMP) ## run the server on port 8000 with the embedded defaults
 	$(PY) main.py
 
-test: $(STAMP) lint typecheck ## lint, type-check and run the whole test suite
+test: $(STAMP) lint typecheck browsers ## lint, type-check and run the whole test suite
 	$(PY) -m pytest
+
+browsers: ## install Debian's chromium + chromedriver for the browser test (needs root and apt)
+	bash tools/ensure_chromium.sh
 
 lint: $(STAMP) ## ruff lint and format check
 	$(PY) -m ruff check .

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -18,58 +13,7 @@ import pytest
 
 from conftest import RunningApp, SettingsFactory
 from interviewai.app import create_app
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def server_process(data_dir: Path, model_dir: Path) -> Iterator[str]:
-    """`python main.py` as a separate process, the way a user runs it."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATA_DIR": str(data_dir),
-        "MODEL_DIR": str(model_dir),
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "TTS_ENGINES": "piper",
-        "DID_API_KEY": "",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "main.py"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                raise AssertionError(f"server exited early:\n{output}")
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("server did not become healthy in 60 s")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
+from live_server import REPO, free_port, server_process
 
 
 def _answer(base: str, session_id: str, question_id: int) -> dict[str, object]:
@@ -114,7 +58,7 @@ def test_two_processes_share_a_session_and_a_restart_loses_nothing(tmp_path: Pat
 def test_invalid_setting_stops_the_server_naming_the_variable(
     tmp_path: Path, variable: str, value: str, shown: str
 ) -> None:
-    env = {**os.environ, "DATA_DIR": str(tmp_path), "PORT": str(_free_port()), "TTS_ENGINES": "edge,piper"}
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "PORT": str(free_port()), "TTS_ENGINES": "edge,piper"}
     env[variable] = value
     result = subprocess.run(
         [sys.executable, "main.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60

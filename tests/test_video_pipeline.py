@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -13,11 +14,13 @@ from typing import Any
 import av
 import httpx
 import pytest
+from websockets.asyncio.client import connect
 
 from conftest import SettingsFactory
 from interviewai.app import create_app
 from interviewai.container import Container
 from interviewai.simulators.did import DidSimulator
+from live_server import serve_app
 
 TWO_QUESTIONS = (
     '[{"id": 1, "type": "introduction", "text": "Tell me about yourself."},'
@@ -304,3 +307,31 @@ async def test_seed_mode_renders_on_every_request(open_app: OpenApp, did: DidSim
         assert question["video_status"] == "ready"
     assert did.clips_created == 2
     assert app.container.speech_media.syntheses == 2
+
+
+async def test_a_live_socket_is_told_when_a_pending_clip_lands(
+    make_settings: SettingsFactory, did: DidSimulator, tmp_path: Path
+) -> None:
+    bank = tmp_path / "two.json"
+    bank.write_text(TWO_QUESTIONS)
+    did.set_latency(queue_delay_s=0.8)
+    settings = make_settings(
+        did_api_url=did.url,
+        did_api_key=did.api_key,
+        did_poll_initial_s=0.02,
+        did_poll_max_s=0.1,
+        question_bank=bank,
+    )
+    async with serve_app(settings) as live, connect(live.url("wait=0"), open_timeout=30) as socket_:
+        info = json.loads(await socket_.recv())
+        assert info["type"] == "session_info"
+        await socket_.send(json.dumps({"type": "start"}))
+        question = json.loads(await asyncio.wait_for(socket_.recv(), 30))
+        assert question["type"] == "question"
+        assert question["data"]["video_status"] == "pending"
+        ready = json.loads(await asyncio.wait_for(socket_.recv(), 30))
+        assert ready["type"] == "video_ready"
+        assert ready["data"]["question_id"] == question["data"]["question_id"]
+        async with httpx.AsyncClient() as client:
+            served = await client.get(ready["data"]["video_url"])
+        assert served.status_code == 200 and served.headers["content-type"] == "video/mp4"

@@ -5,17 +5,22 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from importlib import resources
 
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from interviewai import __version__
 from interviewai.api.errors import error_response, install_error_handlers
 from interviewai.api.routes import router
+from interviewai.api.websocket import websocket_router
 from interviewai.container import build_container
 from interviewai.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
+WEB_CLIENT = resources.files("interviewai") / "web"
 
 
 class RequestSizeLimit:
@@ -35,6 +40,10 @@ class RequestSizeLimit:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+async def web_client_page() -> FileResponse:
+    return FileResponse(str(WEB_CLIENT / "index.html"), media_type="text/html")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -57,5 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(websocket_router(heartbeat_interval_s=resolved.ws_heartbeat_s))
+    # The web client: its page at `/`, its scripts and styles under /web (the API keeps its own 404s).
+    app.mount("/web", StaticFiles(packages=[("interviewai", "web")]), name="web")
+    app.add_api_route("/", web_client_page, methods=["GET", "HEAD"], include_in_schema=False)
     app.add_middleware(RequestSizeLimit, max_bytes=resolved.max_request_bytes)
     return app

@@ -13,6 +13,7 @@ from interviewai.settings import SettingsError, load_settings
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from interviewai.api.websocket import TRANSPORT_MAX_MESSAGE_BYTES
     from interviewai.app import create_app
     from interviewai.container import check_configuration
 
@@ -24,12 +25,15 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(**overrides)
     check_configuration(settings)
     logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO)
+    # One line per provider request drowns the server's own log; keep them for DEBUG.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if settings.debug else logging.WARNING)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level="debug" if settings.debug else "info",
         proxy_headers=True,
+        ws_max_size=TRANSPORT_MAX_MESSAGE_BYTES,
     )
     return 0
 

@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     # Sessions.
     session_timeout_s: float = Field(1800.0, gt=0)
     session_sweep_interval_s: float = Field(60.0, gt=0)
+    ws_heartbeat_s: float = Field(30.0, gt=0, le=3600, description="Idle WebSocket ping interval")
 
     @field_validator("tts_rate", "tts_volume")
     @classmethod

@@ -1,4 +1,4 @@
-"""The one place where errors become HTTP responses: `{detail, code}` with a stable code."""
+"""The one place where errors become HTTP responses (`{detail, code}`) and WebSocket `error` messages."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from interviewai.domain.errors import (
@@ -112,3 +113,39 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
+
+
+# WebSocket close codes: RFC 6455's own, and 4000 + the HTTP status in the application range (4404, 4409).
+WS_NORMAL_CLOSURE = 1000
+WS_POLICY_VIOLATION = 1008
+WS_MESSAGE_TOO_BIG = 1009
+WS_INTERNAL_ERROR = 1011
+_WS_CLOSE_FOR_STATUS = {413: WS_MESSAGE_TOO_BIG, 429: WS_POLICY_VIOLATION}
+INTERNAL_ERROR_MESSAGE = "The server hit an unexpected error; it has been logged."
+
+
+def domain_status(error: DomainError) -> int:
+    """The HTTP status of a domain error (its WebSocket close code is 4000 + this)."""
+    return next((s for kind, s in DOMAIN_STATUS.items() if isinstance(error, kind)), 400)
+
+
+def websocket_error(error: Exception) -> dict[str, Any]:
+    """The data of a WebSocket `error` message: `{code, message}` with the same stable codes as HTTP."""
+    if isinstance(error, DomainError | ApiError):
+        return {"code": error.code, "message": error.message}
+    if isinstance(error, ValidationError):
+        problems = error.errors()
+        message = "; ".join(f"{'.'.join(map(str, p['loc'])) or 'data'}: {p['msg']}" for p in problems)
+        detail = [{"type": p["type"], "loc": list(p["loc"]), "msg": p["msg"]} for p in problems]
+        return {"code": "validation_error", "message": message, "detail": detail}
+    logger.error("unhandled error on the interview WebSocket", exc_info=error)
+    return {"code": "internal_error", "message": INTERNAL_ERROR_MESSAGE}
+
+
+def websocket_close_code(error: Exception) -> int:
+    """The close code of a socket that is closed because of `error`."""
+    if isinstance(error, DomainError):
+        return 4000 + domain_status(error)
+    if isinstance(error, ApiError):
+        return _WS_CLOSE_FOR_STATUS.get(error.status_code, 4000 + error.status_code)
+    return WS_INTERNAL_ERROR

@@ -1,0 +1,592 @@
+// The InterviewAI web client: runs an interview over the public HTTP API, as any other client would.
+//
+// State a test (or a curious developer) can read from the DOM:
+//   body[data-state]               loading | ready | starting | speaking | listening | submitting | complete | error
+//   #question[data-question-id]    the question on screen
+//   #question[data-current-word]   index of the word being spoken (-1 when none)
+//   #mouth[data-viseme]            the mouth shape drawn now (Oculus visemes: sil PP FF TH DD kk CH SS nn RR aa E I O U)
+//   #presenter[data-view]          image | clip | idle
+
+const API = new URL("api/v1/", document.baseURI);
+const $ = (id) => document.getElementById(id);
+
+const el = {
+  body: document.body,
+  presenter: $("presenter"),
+  image: $("avatar-image"),
+  mouth: $("mouth"),
+  mouthParts: {
+    clip: $("mouth-clip-shape"),
+    cavity: $("mouth-cavity"),
+    lips: $("mouth-lips"),
+    teeth: $("mouth-teeth"),
+    tongue: $("mouth-tongue"),
+  },
+  idle: $("idle-video"),
+  clip: $("clip-video"),
+  audio: $("question-audio"),
+  modeChip: $("mode-chip"),
+  voice: $("voice-label"),
+  replay: $("replay-button"),
+  play: $("play-button"),
+  progress: $("progress"),
+  progressLabel: $("progress-label"),
+  progressBar: $("progress-bar"),
+  progressFill: $("progress-fill"),
+  intro: $("intro"),
+  introTotal: $("intro-total"),
+  introFacts: $("intro-facts"),
+  start: $("start-button"),
+  interview: $("interview"),
+  questionType: $("question-type"),
+  questionNumber: $("question-number"),
+  question: $("question"),
+  form: $("answer-form"),
+  answer: $("answer"),
+  answerCount: $("answer-count"),
+  submit: $("submit-button"),
+  end: $("end-button"),
+  summary: $("summary"),
+  summaryTitle: $("summary-title"),
+  summaryMessage: $("summary-message"),
+  summaryStats: $("summary-stats"),
+  summaryAnswers: $("summary-answers"),
+  restart: $("restart-button"),
+  error: $("error"),
+  errorMessage: $("error-message"),
+  retry: $("retry-button"),
+};
+
+// Mouth geometry per viseme, in the avatar image's pixels: half-width, half-opening, how much of the
+// opening the upper teeth fill, and how far the tongue shows.
+const MOUTH_SHAPES = {
+  sil: { w: 30, h: 1.5, teeth: 0, tongue: 0 },
+  PP: { w: 27, h: 0.5, teeth: 0, tongue: 0 },
+  FF: { w: 28, h: 5, teeth: 0.7, tongue: 0 },
+  TH: { w: 28, h: 7, teeth: 0.45, tongue: 5 },
+  DD: { w: 28, h: 8, teeth: 0.5, tongue: 3 },
+  kk: { w: 29, h: 10, teeth: 0.35, tongue: 3 },
+  CH: { w: 23, h: 9, teeth: 0.55, tongue: 0 },
+  SS: { w: 30, h: 5, teeth: 0.8, tongue: 0 },
+  nn: { w: 28, h: 7, teeth: 0.4, tongue: 4 },
+  RR: { w: 22, h: 9, teeth: 0.3, tongue: 2 },
+  aa: { w: 31, h: 19, teeth: 0.22, tongue: 6 },
+  E: { w: 32, h: 12, teeth: 0.35, tongue: 3 },
+  I: { w: 33, h: 8, teeth: 0.5, tongue: 0 },
+  O: { w: 20, h: 15, teeth: 0.15, tongue: 3 },
+  U: { w: 15, h: 10, teeth: 0.1, tongue: 0 },
+};
+const MOUTH_X = 256;
+const MOUTH_Y = 298;
+
+const state = {
+  info: null,
+  sessionId: null,
+  question: null,
+  timings: [],
+  visemes: [],
+  wordSpans: [],
+  currentWord: -1,
+  viseme: "sil",
+  mouth: { ...MOUTH_SHAPES.sil },
+  speaker: null, // the media element speaking the current question (audio or clip)
+  retry: null,
+};
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+function describe(detail) {
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) return detail.map((p) => `${(p.loc || []).join(".")}: ${p.msg}`).join("; ");
+  return "The server could not handle the request.";
+}
+
+async function api(path, { method = "GET", body } = {}) {
+  const init = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(new URL(path, API), init);
+  } catch {
+    throw new ApiError(0, "network", "The server cannot be reached. Check your connection and try again.");
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    throw new ApiError(response.status, data?.code ?? "http_error", describe(data?.detail));
+  }
+  return data;
+}
+
+function setState(name) {
+  el.body.dataset.state = name;
+}
+
+function show(section) {
+  for (const card of [el.intro, el.interview, el.summary]) card.hidden = card !== section;
+}
+
+function showError(error, retry) {
+  console.error(error);
+  state.retry = retry;
+  el.errorMessage.textContent = error.message || String(error);
+  el.retry.textContent = retry?.label ?? "Try again";
+  el.error.hidden = false;
+  setState("error");
+  el.retry.focus();
+}
+
+function clearError() {
+  el.error.hidden = true;
+  state.retry = null;
+}
+
+// ---- intro ------------------------------------------------------------------------------------------
+
+async function loadInfo() {
+  setState("loading");
+  try {
+    state.info = await api("interview/info");
+  } catch (error) {
+    showError(error, { label: "Try again", run: loadInfo });
+    return;
+  }
+  clearError();
+  const info = state.info;
+  el.introTotal.textContent = String(info.total_questions);
+  el.introFacts.replaceChildren(
+    fact(`About ${info.estimated_duration_minutes} minutes`),
+    fact(`Question types: ${info.question_types.join(", ")}`),
+    fact(info.avatar_mode === "video" ? "Video presenter" : "Spoken questions with a lip-synced presenter"),
+  );
+  el.modeChip.textContent = info.avatar_mode === "video" ? "video presenter" : "audio + lip-sync";
+  el.start.disabled = false;
+  show(el.intro);
+  setState("ready");
+}
+
+function fact(text) {
+  const item = document.createElement("li");
+  item.textContent = text;
+  return item;
+}
+
+async function startInterview() {
+  clearError();
+  el.start.disabled = true;
+  setState("starting");
+  try {
+    const started = await api("interview/start", { method: "POST" });
+    state.sessionId = started.session_id;
+    if (started.idle_video_url) prepareIdle(started.idle_video_url);
+    const question = await api(`interview/${state.sessionId}/question`);
+    receive(question);
+  } catch (error) {
+    el.start.disabled = false;
+    showError(error, { label: "Try again", run: startInterview });
+  }
+}
+
+// ---- questions --------------------------------------------------------------------------------------
+
+function receive(payload) {
+  if (payload.type === "complete") {
+    showSummary(payload.session_summary, payload.message);
+    return;
+  }
+  showQuestion(payload);
+}
+
+function showQuestion(question) {
+  stopSpeaking();
+  state.question = question;
+  state.timings = question.word_timings ?? [];
+  state.visemes = question.visemes ?? [];
+
+  el.question.dataset.questionId = String(question.question_id);
+  el.questionType.textContent = question.question_type;
+  el.questionNumber.textContent = `Question ${question.current_question} of ${question.total_questions}`;
+  renderWords(question.question_text);
+  setProgress(
+    question.current_question - 1,
+    question.total_questions,
+    `Question ${question.current_question} of ${question.total_questions}`,
+  );
+  el.voice.textContent = question.voice ? `Voice: ${question.voice}` : "";
+  el.modeChip.textContent = question.video_url ? "video presenter" : "audio + lip-sync";
+  el.answer.value = "";
+  updateCount();
+  el.submit.disabled = false;
+  el.replay.disabled = false;
+  show(el.interview);
+  el.answer.focus({ preventScroll: true });
+  if (question.idle_video_url) prepareIdle(question.idle_video_url);
+  speak();
+}
+
+function renderWords(text) {
+  const spans = [];
+  const nodes = [];
+  for (const part of text.split(/(\s+)/)) {
+    if (!part) continue;
+    if (/^\s+$/.test(part)) {
+      nodes.push(document.createTextNode(part));
+      continue;
+    }
+    const span = document.createElement("span");
+    span.className = "word";
+    span.textContent = part;
+    span.dataset.index = String(spans.length);
+    spans.push(span);
+    nodes.push(span);
+  }
+  el.question.replaceChildren(...nodes);
+  state.wordSpans = spans;
+  state.currentWord = -1;
+  el.question.dataset.currentWord = "-1";
+}
+
+function setProgress(answered, total, label) {
+  el.progress.hidden = false;
+  el.progressLabel.textContent = label;
+  el.progressBar.setAttribute("aria-valuemax", String(total));
+  el.progressBar.setAttribute("aria-valuenow", String(answered));
+  el.progressFill.style.width = `${(100 * answered) / Math.max(total, 1)}%`;
+}
+
+// ---- presenter --------------------------------------------------------------------------------------
+
+function setView(view) {
+  el.presenter.dataset.view = view;
+  el.clip.hidden = view !== "clip";
+  el.idle.hidden = view !== "idle";
+  if (view === "idle") el.idle.play().catch(() => setView("image"));
+  else el.idle.pause();
+}
+
+function prepareIdle(url) {
+  if (el.idle.dataset.src === url) return;
+  el.idle.dataset.src = url;
+  el.idle.src = url;
+}
+
+function restingView() {
+  setView(el.idle.dataset.src ? "idle" : "image");
+}
+
+function stopSpeaking() {
+  for (const media of [el.audio, el.clip]) {
+    media.pause();
+  }
+  state.speaker = null;
+  el.play.hidden = true;
+}
+
+function speak() {
+  const question = state.question;
+  if (!question) return;
+  stopSpeaking();
+  if (question.video_url) {
+    if (el.clip.dataset.src !== question.video_url) {
+      el.clip.dataset.src = question.video_url;
+      el.clip.src = question.video_url;
+    }
+    state.speaker = el.clip;
+    setView("clip");
+  } else {
+    const source = question.audio_url || `data:audio/mpeg;base64,${question.audio_base64}`;
+    if (el.audio.dataset.src !== source) {
+      el.audio.dataset.src = source;
+      el.audio.src = source;
+    }
+    state.speaker = el.audio;
+    setView("image");
+  }
+  const speaker = state.speaker;
+  speaker.currentTime = 0;
+  setState("speaking");
+  speaker.play().catch((error) => {
+    if (speaker !== state.speaker) return;
+    if (error.name === "NotAllowedError") {
+      // The browser wants a click before it plays sound.
+      el.play.hidden = false;
+      setState("listening");
+      el.play.focus();
+    } else if (speaker === el.clip) {
+      fallBackToAudio();
+    } else {
+      finishSpeaking();
+    }
+  });
+}
+
+function fallBackToAudio() {
+  // The clip could not be played: speak the same question audio-only, with the drawn mouth.
+  if (!state.question) return;
+  state.question = { ...state.question, video_url: null };
+  el.modeChip.textContent = "audio + lip-sync";
+  speak();
+}
+
+function finishSpeaking() {
+  if (el.body.dataset.state === "speaking") setState("listening");
+  state.speaker = null;
+  highlightWord(-1);
+  restingView();
+}
+
+function activeTime() {
+  const speaker = state.speaker;
+  if (!speaker || speaker.paused || speaker.ended) return null;
+  return speaker.currentTime;
+}
+
+function wordAt(time) {
+  let index = -1;
+  for (let i = 0; i < state.timings.length; i += 1) {
+    if (state.timings[i].start <= time) index = i;
+    else break;
+  }
+  return index;
+}
+
+function visemeAt(time) {
+  for (const v of state.visemes) {
+    if (v.start <= time && time < v.end) return MOUTH_SHAPES[v.viseme] ? v.viseme : "sil";
+    if (v.start > time) break;
+  }
+  return "sil";
+}
+
+function highlightWord(index) {
+  if (index === state.currentWord) return;
+  state.currentWord = index;
+  el.question.dataset.currentWord = String(index);
+  state.wordSpans.forEach((span, i) => {
+    span.classList.toggle("current", i === index);
+    span.classList.toggle("spoken", index >= 0 && i < index);
+  });
+}
+
+function drawMouth(viseme) {
+  if (viseme !== state.viseme) {
+    state.viseme = viseme;
+    el.mouth.dataset.viseme = viseme;
+  }
+  const target = MOUTH_SHAPES[viseme];
+  const mouth = state.mouth;
+  for (const key of Object.keys(target)) mouth[key] += (target[key] - mouth[key]) * 0.45;
+  const { clip, cavity, lips, teeth, tongue } = el.mouthParts;
+  for (const shape of [clip, cavity, lips]) {
+    shape.setAttribute("rx", mouth.w.toFixed(2));
+    shape.setAttribute("ry", Math.max(mouth.h, 0.5).toFixed(2));
+  }
+  const top = MOUTH_Y - mouth.h;
+  teeth.setAttribute("x", String(MOUTH_X - mouth.w));
+  teeth.setAttribute("width", String(2 * mouth.w));
+  teeth.setAttribute("y", top.toFixed(2));
+  teeth.setAttribute("height", Math.max(0, 2 * mouth.h * mouth.teeth).toFixed(2));
+  tongue.setAttribute("ry", Math.max(0, mouth.tongue).toFixed(2));
+  tongue.setAttribute("cy", (MOUTH_Y + mouth.h).toFixed(2));
+  tongue.setAttribute("rx", (mouth.w * 0.55).toFixed(2));
+}
+
+function animate() {
+  const time = activeTime();
+  if (time !== null) {
+    highlightWord(wordAt(time));
+    drawMouth(state.speaker === el.audio ? visemeAt(time) : "sil");
+  } else {
+    drawMouth("sil");
+  }
+  requestAnimationFrame(animate);
+}
+
+// ---- answers and the end ----------------------------------------------------------------------------
+
+function updateCount() {
+  el.answerCount.textContent = `${el.answer.value.length} / 10000`;
+}
+
+async function submitAnswer(event) {
+  event?.preventDefault();
+  const question = state.question;
+  const text = el.answer.value.trim();
+  if (!question || el.submit.disabled) return;
+  if (!text) {
+    el.answer.setAttribute("aria-invalid", "true");
+    el.answerCount.textContent = "Write an answer first.";
+    el.answer.focus();
+    return;
+  }
+  el.answer.removeAttribute("aria-invalid");
+  clearError();
+  el.submit.disabled = true;
+  stopSpeaking();
+  finishSpeaking();
+  setState("submitting");
+  try {
+    const next = await api(`interview/${state.sessionId}/answer`, {
+      method: "POST",
+      body: { question_id: question.question_id, answer_text: text },
+    });
+    receive(next);
+  } catch (error) {
+    el.submit.disabled = false;
+    if (error.code === "wrong_question") {
+      // Another tab moved on: show the question the server is waiting for.
+      await recover();
+      return;
+    }
+    showError(error, recoveryFor(error, () => submitAnswer()));
+  }
+}
+
+async function recover() {
+  try {
+    receive(await api(`interview/${state.sessionId}/question`));
+  } catch (error) {
+    showError(error, recoveryFor(error, recover));
+  }
+}
+
+function recoveryFor(error, again) {
+  if (error.status === 404 || error.code === "session_finished") {
+    return { label: "Start a new interview", run: restart };
+  }
+  return { label: "Try again", run: again };
+}
+
+async function endInterview() {
+  if (!state.sessionId) return;
+  stopSpeaking();
+  finishSpeaking();
+  setState("submitting");
+  try {
+    const ended = await api(`interview/${state.sessionId}`, { method: "DELETE" });
+    showSummary(ended.summary, ended.message);
+  } catch (error) {
+    showError(error, recoveryFor(error, endInterview));
+  }
+}
+
+function showSummary(summary, message) {
+  stopSpeaking();
+  state.question = null;
+  restingView();
+  highlightWord(-1);
+  setProgress(
+    summary.questions_answered,
+    summary.total_questions,
+    `${summary.questions_answered} of ${summary.total_questions} answered`,
+  );
+  el.summaryTitle.textContent = summary.state === "completed" ? "Interview complete" : "Interview ended";
+  el.summaryMessage.textContent = message;
+
+  const answered = summary.questions.filter((q) => q.answer_text);
+  const words = answered.reduce((sum, q) => sum + q.word_count, 0);
+  const timed = answered.filter((q) => typeof q.seconds_to_answer === "number");
+  const average = timed.length ? timed.reduce((s, q) => s + q.seconds_to_answer, 0) / timed.length : null;
+  el.summaryStats.replaceChildren(
+    ...stat("Answered", `${summary.questions_answered} / ${summary.total_questions}`),
+    ...stat("Words", String(words)),
+    ...stat("Average time per answer", average === null ? "—" : formatSeconds(average)),
+  );
+  el.summaryAnswers.replaceChildren(...answered.map(answerItem));
+  show(el.summary);
+  setState("complete");
+  el.summaryTitle.focus();
+}
+
+function stat(label, value) {
+  const term = document.createElement("dt");
+  term.textContent = label;
+  const definition = document.createElement("dd");
+  definition.textContent = value;
+  return [term, definition];
+}
+
+function answerItem(q) {
+  const item = document.createElement("li");
+  const head = document.createElement("p");
+  head.className = "answer-question";
+  head.textContent = q.question_text;
+  const body = document.createElement("blockquote");
+  body.textContent = q.answer_text;
+  const meta = document.createElement("p");
+  meta.className = "muted";
+  const time = typeof q.seconds_to_answer === "number" ? ` · ${formatSeconds(q.seconds_to_answer)}` : "";
+  const kind = q.question_type.charAt(0).toUpperCase() + q.question_type.slice(1);
+  meta.textContent = `${kind} · ${q.word_count} ${q.word_count === 1 ? "word" : "words"}${time}`;
+  item.append(head, body, meta);
+  return item;
+}
+
+function formatSeconds(seconds) {
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+}
+
+function restart() {
+  clearError();
+  stopSpeaking();
+  state.sessionId = null;
+  state.question = null;
+  el.progress.hidden = true;
+  startInterview();
+}
+
+// ---- wiring -----------------------------------------------------------------------------------------
+
+el.start.addEventListener("click", startInterview);
+el.restart.addEventListener("click", restart);
+el.form.addEventListener("submit", submitAnswer);
+el.end.addEventListener("click", endInterview);
+el.replay.addEventListener("click", speak);
+el.play.addEventListener("click", () => {
+  el.play.hidden = true;
+  speak();
+});
+el.retry.addEventListener("click", () => {
+  const retry = state.retry;
+  clearError();
+  if (retry) retry.run();
+});
+el.answer.addEventListener("input", () => {
+  el.answer.removeAttribute("aria-invalid");
+  updateCount();
+});
+el.answer.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) submitAnswer(event);
+});
+for (const media of [el.audio, el.clip]) {
+  media.addEventListener("ended", () => {
+    if (media === state.speaker) finishSpeaking();
+  });
+}
+el.clip.addEventListener("error", () => {
+  if (state.speaker === el.clip) fallBackToAudio();
+});
+el.audio.addEventListener("error", () => {
+  if (state.speaker === el.audio) finishSpeaking();
+});
+el.idle.addEventListener("error", () => {
+  delete el.idle.dataset.src;
+  if (el.presenter.dataset.view === "idle") setView("image");
+});
+
+requestAnimationFrame(animate);
+loadInfo();

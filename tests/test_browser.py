@@ -1,0 +1,163 @@
+"""The web client runs a whole interview in headless Chromium against a running server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from live_server import server_process
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+    "--mute-audio",
+    "--window-size=1280,900",
+)
+T = TypeVar("T")
+
+
+def _require_chromium() -> None:
+    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
+    if not missing:
+        return
+    message = f"{' and '.join(missing)} not installed: run tools/ensure_chromium.sh (as root)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    _require_chromium()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = str(CHROMIUM)
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
+
+
+def wait_for(check: Callable[[], T | None], timeout_s: float, what: str) -> T:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_a_whole_interview_in_the_browser(browser: Any, tmp_path: Path, model_dir: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    driver = browser
+
+    def page_state() -> dict[str, Any]:
+        state: dict[str, Any] = driver.execute_script(
+            """
+            const audio = document.getElementById("question-audio");
+            const question = document.getElementById("question");
+            return {
+              state: document.body.dataset.state,
+              questionId: question.dataset.questionId,
+              text: question.textContent,
+              word: Number(question.dataset.currentWord),
+              viseme: document.getElementById("mouth").dataset.viseme,
+              time: audio.currentTime,
+              paused: audio.paused,
+              view: document.getElementById("presenter").dataset.view,
+            };
+            """
+        )
+        return state
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with server_process(tmp_path / "data", model_dir) as base:
+        total = httpx.get(f"{base}/api/v1/interview/info").json()["total_questions"]
+        driver.get(base + "/")
+        start = driver.find_element(By.ID, "start-button")
+        wait_for(
+            lambda: driver.execute_script("return document.body.dataset.state") == "ready", 20, "the page"
+        )
+        assert start.is_enabled()
+        start.click()
+
+        first = wait_for(
+            lambda: (s := page_state())["questionId"] == "1" and s["text"].strip() and s, 30, "Q1"
+        )
+        assert first["text"].strip(), "the question text appears"
+        assert first["view"] == "image", "no D-ID key: the avatar image with a drawn mouth"
+
+        # While question 1 is spoken: the audio clock runs, the highlight walks and the mouth moves.
+        times: list[float] = []
+        words: list[int] = []
+        visemes: set[str] = set()
+        shot = False
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            state = page_state()
+            times.append(state["time"])
+            words.append(state["word"])
+            visemes.add(state["viseme"])
+            if not shot and state["word"] >= 3 and state["viseme"] != "sil":
+                driver.save_screenshot(str(ARTIFACTS / "browser-interview.png"))
+                shot = True
+            if len({w for w in words if w >= 0}) >= 4 and len(visemes) >= 4 and shot:
+                break
+            time.sleep(0.04)
+        assert max(times) > 0.5, f"the audio does not play: currentTime stayed at {max(times)}"
+        spoken = [w for w in words if w >= 0]
+        assert len(set(spoken)) >= 4, f"the highlighted word did not move: {words}"
+        assert spoken == sorted(spoken), f"the highlight went backwards: {spoken}"
+        assert len(visemes - {"sil"}) >= 3, f"the mouth did not change shape: {visemes}"
+        assert shot, "no moment with a highlighted word and an open mouth to photograph"
+
+        answer = driver.find_element(By.ID, "answer")
+        for number in range(1, total + 1):
+            wait_for(lambda n=number: page_state()["questionId"] == str(n), 30, f"question {number}")
+            answer.send_keys(f"My answer to question {number}.")
+            if number % 2:
+                answer.send_keys(Keys.CONTROL, Keys.ENTER)  # the keyboard shortcut
+            else:
+                driver.find_element(By.ID, "submit-button").click()
+
+        wait_for(lambda: page_state()["state"] == "complete", 30, "the summary")
+        summary = driver.find_element(By.ID, "summary")
+        assert summary.is_displayed()
+        answers = driver.find_elements(By.CSS_SELECTOR, "#summary-answers li")
+        assert len(answers) == total
+        assert f"My answer to question {total}." in summary.text
+        driver.save_screenshot(str(ARTIFACTS / "browser-summary.png"))
+
+        errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+        assert not errors, errors
