@@ -11,7 +11,7 @@ question, then for each question think and POST the answer (which returns the ne
 * seed: MEDIA_CACHE=false, LOOKAHEAD=false. Every request speaks its question and renders a new clip, and
   waits for it (the seed's behaviour).
 * pipeline: cache, single-flight and look-ahead on; VIDEO_WAIT_S bounds how long a question waits for its
-  clip (default 1 s), after which it is delivered with audio and `video_status: pending`.
+  clip (default 0: at once), after which it is delivered with audio and `video_status: pending`.
 """
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ def main() -> int:
     parser.add_argument("--did-latency-s", type=float, default=8.0, help="D-ID queue delay per clip")
     parser.add_argument("--render-factor", type=float, default=1.5, help="D-ID render time per s of audio")
     parser.add_argument("--did-parallelism", type=int, default=20, help="clips D-ID renders at once")
-    parser.add_argument("--video-wait-s", type=float, default=1.0, help="VIDEO_WAIT_S in pipeline mode")
+    parser.add_argument("--video-wait-s", type=float, default=0.0, help="VIDEO_WAIT_S in pipeline mode")
     parser.add_argument("--modes", default="seed,pipeline")
     parser.add_argument(
         "--model-dir", type=Path, default=Path(tempfile.gettempdir()) / "interviewai-bench-models"

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from interviewai.domain.media import VoiceIdentity, speech_key
-from interviewai.domain.media_index import MediaEntry
+from interviewai.domain.media_index import MediaEntry, MediaState
 from interviewai.domain.ports import BlobStore, MediaIndex
 from interviewai.domain.speech import SpokenAudio, VisemeTiming, WordTiming
 from interviewai.services.single_flight import SingleFlight
@@ -150,7 +150,7 @@ class SpeechMediaService:
 
     async def _load(self, key: str) -> tuple[SpokenAudio, MediaEntry] | None:
         entry = await self._index.get(key)
-        if entry is None or entry.state.value != "ready" or not await self._is_valid(entry):
+        if entry is None or entry.state is not MediaState.READY or not await self._is_valid(entry):
             return None
         mp3 = await self._blobs.get(entry.blob_name or "")
         if mp3 is None or entry.meta is None:
@@ -158,14 +158,18 @@ class SpeechMediaService:
         return _decode_audio(mp3, entry.meta), entry
 
     async def _is_valid(self, entry: MediaEntry) -> bool:
-        """The blob exists and has the size recorded when it was made (a truncated file is regenerated)."""
-        if entry.blob_name is None or entry.meta is None:
-            return False
-        try:
-            expected = int(json.loads(entry.meta)["size"])
-        except (ValueError, KeyError, TypeError):
-            return False
-        return await self._blobs.size(entry.blob_name) == expected
+        return await blob_is_intact(self._blobs, entry)
+
+
+async def blob_is_intact(blobs: BlobStore, entry: MediaEntry) -> bool:
+    """The entry's blob exists and has the size recorded when it was made (a truncated file is not)."""
+    if entry.blob_name is None or entry.meta is None:
+        return False
+    try:
+        expected = int(json.loads(entry.meta)["size"])
+    except (ValueError, KeyError, TypeError):
+        return False
+    return await blobs.size(entry.blob_name) == expected
 
 
 def _elapsed_ms(started: float) -> int:

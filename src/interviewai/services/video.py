@@ -17,7 +17,7 @@ from interviewai.domain.errors import ProviderCategory, ProviderError
 from interviewai.domain.media import asset_key, clip_key
 from interviewai.domain.media_index import MediaEntry, MediaState
 from interviewai.domain.ports import AvatarRenderer, BlobStore, JobQueue, MediaIndex
-from interviewai.services.media import QuestionSpeech, SpeechMediaService
+from interviewai.services.media import QuestionSpeech, SpeechMediaService, blob_is_intact
 from interviewai.services.single_flight import SingleFlight
 
 logger = logging.getLogger(__name__)
@@ -255,13 +255,7 @@ class AvatarService:
         return clip_key(self._settings.presenter_id, None, text, self._settings.provider_voice)
 
     async def _is_valid(self, entry: MediaEntry) -> bool:
-        if entry.blob_name is None or entry.meta is None:
-            return False
-        try:
-            expected = int(json.loads(entry.meta)["size"])
-        except (ValueError, KeyError, TypeError):
-            return False
-        return await self._blobs.size(entry.blob_name) == expected
+        return await blob_is_intact(self._blobs, entry)
 
     def _record_failure(self, error: ProviderError) -> None:
         note = FailureNote(error.category.value, error.message, self._clock())
