@@ -7,11 +7,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Any fixed number, the same in every process: PostgreSQL's advisory lock that serializes migrations.
+_MIGRATION_LOCK_ID = 7_204_311_001
 
 
 def create_engine(database_url: str) -> AsyncEngine:
@@ -42,6 +44,16 @@ def _alembic_config(connection: Connection) -> Config:
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest migration (idempotent; safe on every start)."""
+    """Bring the schema to the newest migration (idempotent; safe on every start).
+
+    Instances starting at once take turns: the first migrates, the others find the schema current.
+    Each migration run is one transaction on both backends, so a crash never leaves half a schema.
+    """
     async with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            # The driver opens no transaction for DDL by itself; take the write lock up front (waiting
+            # up to busy_timeout for another process's migration) so the checks Alembic makes hold.
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif connection.dialect.name == "postgresql":
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
         await connection.run_sync(lambda sync: command.upgrade(_alembic_config(sync), "head"))

@@ -133,22 +133,22 @@ class SqlSessionStore:
     async def expire_inactive(self, inactive_since: datetime, forget_before: datetime) -> int:
         idle = sessions.c.updated_at < inactive_since.timestamp()
         live = sessions.c.state != SessionState.EXPIRED.value
+        expired = sessions.c.state == SessionState.EXPIRED.value
         async with self._engine.begin() as connection:
-            expiring = select(sessions.c.id).where(and_(idle, live))
-            await connection.execute(
-                delete(session_questions).where(session_questions.c.session_id.in_(expiring))
-            )
+            # Sessions first, then their questions: the order `save` locks them in. The update
+            # re-checks each row it waited for (PostgreSQL), so a session answered meanwhile stays
+            # live, and its content is deleted only once the tombstone is really written.
             result = await connection.execute(
                 update(sessions)
                 .where(and_(idle, live))
                 .values(state=SessionState.EXPIRED.value, version=sessions.c.version + 1)
             )
             await connection.execute(
-                delete(sessions).where(
-                    and_(
-                        sessions.c.state == SessionState.EXPIRED.value,
-                        sessions.c.updated_at < forget_before.timestamp(),
-                    )
+                delete(session_questions).where(
+                    session_questions.c.session_id.in_(select(sessions.c.id).where(and_(idle, expired)))
                 )
+            )
+            await connection.execute(
+                delete(sessions).where(and_(expired, sessions.c.updated_at < forget_before.timestamp()))
             )
             return int(result.rowcount)
