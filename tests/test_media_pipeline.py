@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conftest import SettingsFactory
-from interviewai.adapters.store.database import create_engine, migrate
-from interviewai.adapters.store.media_index import SqlMediaIndex
 from interviewai.app import create_app
 from interviewai.container import Container
-from interviewai.domain.media_index import MediaEntry, MediaState
-from interviewai.services.single_flight import SingleFlight
 
 
 class App:
@@ -111,65 +104,3 @@ async def test_a_damaged_blob_is_regenerated_not_served(pipeline: App, damage: s
     assert served.status_code == 200
     assert len(served.content) > 1000
     assert served.content == base64.b64decode(second["audio_base64"])
-
-
-@pytest.fixture
-async def open_index(tmp_path: Path) -> AsyncIterator[Callable[[], Awaitable[SqlMediaIndex]]]:
-    """Media indexes on one SQLite file, each with its own engine as separate processes would have."""
-    engines: list[AsyncEngine] = []
-
-    async def open_one() -> SqlMediaIndex:
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'media.db'}")
-        engines.append(engine)
-        await migrate(engine)
-        return SqlMediaIndex(engine)
-
-    yield open_one
-    for engine in engines:
-        await engine.dispose()
-
-
-OpenIndex = Callable[[], Awaitable[SqlMediaIndex]]
-
-
-async def test_single_flight_holds_between_two_owners_on_one_database(open_index: OpenIndex) -> None:
-    index_a, index_b = await open_index(), await open_index()
-    flights = [SingleFlight(index_a, "process-a"), SingleFlight(index_b, "process-b")]
-    produced: list[str] = []
-
-    async def produce(claimed: MediaEntry) -> MediaEntry:
-        produced.append(claimed.owner or "")
-        await asyncio.sleep(0.3)
-        await index_a.mark_ready("k1", "test", "x/k1.bin", json.dumps({"size": 1}), time.time())
-        entry = await index_a.get("k1")
-        assert entry is not None
-        return entry
-
-    async def always_valid(_entry: MediaEntry) -> bool:
-        return True
-
-    results = await asyncio.gather(
-        *(
-            flights[i % 2].run("k1", "test", produce, is_valid=always_valid, stale_after_s=30, timeout_s=10)
-            for i in range(20)
-        )
-    )
-    assert len(produced) == 1
-    assert all(r is not None and r.state is MediaState.READY for r in results)
-
-
-async def test_a_stale_claim_is_taken_over_and_keeps_the_provider_job(open_index: OpenIndex) -> None:
-    index = await open_index()
-    long_ago = time.time() - 3600
-    dead = await index.claim("clip", "clip", "dead-process", long_ago, stale_after_s=60)
-    assert dead.owned
-    await index.record_provider_ref("clip", "dead-process", "clp_123", long_ago)
-
-    alive = await index.claim("clip", "clip", "live-process", time.time(), stale_after_s=60)
-    assert alive.owned
-    assert alive.entry.owner == "live-process"
-    assert alive.entry.provider_ref == "clp_123", "the new owner resumes the clip it already paid for"
-    assert alive.entry.attempts == 2
-
-    rival = await index.claim("clip", "clip", "third-process", time.time(), stale_after_s=60)
-    assert not rival.owned, "a fresh claim is not taken over"

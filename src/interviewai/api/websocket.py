@@ -131,7 +131,7 @@ class InterviewConnection:
         self._heartbeat_interval_s = heartbeat_interval_s
         self._video_wait_s = video_wait_s
         self._urls = websocket_urls(websocket, container.settings.public_base_url)
-        self._requests: asyncio.Queue[InterviewRequest] = asyncio.Queue(MAX_PENDING_REQUESTS)
+        self._pending: asyncio.Queue[InterviewRequest] = asyncio.Queue(MAX_PENDING_REQUESTS)
         self._send_lock = asyncio.Lock()
         self._last_activity = time.monotonic()
         self._open = False
@@ -225,7 +225,7 @@ class InterviewConnection:
         elif envelope.type in INTERVIEW_REQUESTS:
             answer = AnswerRequest.model_validate(payload) if envelope.type == "answer" else None
             try:
-                self._requests.put_nowait(InterviewRequest(envelope.type, answer))
+                self._pending.put_nowait(InterviewRequest(envelope.type, answer))
             except asyncio.QueueFull:
                 await self._refuse(
                     ApiError(429, "busy", "Too many requests waiting; wait for the answers to come back.")
@@ -262,7 +262,7 @@ class InterviewConnection:
     async def _serve_requests(self) -> None:
         """Serve interview requests one at a time, in the order they came."""
         while True:
-            request = await self._requests.get()
+            request = await self._pending.get()
             try:
                 if request.type == "end":
                     session = await self._interviews.end(self.session_id)
