@@ -12,6 +12,13 @@ from pathlib import Path
 _SAFE_NAME = re.compile(r"^[a-z0-9_-]+(/[A-Za-z0-9_-]+)*\.[a-z0-9]+$")
 
 
+def check_blob_name(name: str) -> str:
+    """`name` if it is a safe relative blob name (no traversal, no absolute path); else UnsafeBlobName."""
+    if not _SAFE_NAME.match(name):
+        raise UnsafeBlobName(name)
+    return name
+
+
 class UnsafeBlobName(ValueError):
     """A blob name that could escape the store's directory."""
 
@@ -22,9 +29,7 @@ class FileBlobStore:
 
     def path_for(self, name: str) -> Path:
         """The file behind `name`; raises UnsafeBlobName for anything that could leave the root."""
-        if not _SAFE_NAME.match(name):
-            raise UnsafeBlobName(name)
-        path = (self.root / name).resolve()
+        path = (self.root / check_blob_name(name)).resolve()
         if self.root not in path.parents:
             raise UnsafeBlobName(name)
         return path

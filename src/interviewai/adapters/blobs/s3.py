@@ -1,0 +1,426 @@
+"""BlobStore on an S3-compatible bucket (aiobotocore): whole-object PUTs, ranged streams, presigned GETs.
+
+A PUT is all-or-nothing in S3, so readers never see a partial blob and no temp-name dance is needed. Names
+obey the same rules as FileBlobStore's (the key space is flat, but one rule for every backend keeps a name
+that works on one working on all). Every call has a deadline; botocore's own retries are off, because
+retrying is the caller's decision (one retry inside the request's deadline, then failover). Every library
+error leaves this module as a ProviderError("s3", ...); a missing key is None/False, not an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    HTTPClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from interviewai.adapters.blobs.files import check_blob_name
+from interviewai.deadlines import deadline
+from interviewai.domain.errors import ProviderCategory, ProviderError
+
+if TYPE_CHECKING:
+    from aiobotocore.response import StreamingBody
+    from types_aiobotocore_s3 import S3Client
+
+PROVIDER = "s3"
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_CHUNK_SIZE = 64 * 1024
+
+# Served straight to browsers through presigned URLs, so the stored type must be right.
+_CONTENT_TYPES = {
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "ogg": "audio/ogg",
+    "mp4": "video/mp4",
+    "webm": "video/webm",
+    "json": "application/json",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+}
+_MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+_AUTH_CODES = frozenset(
+    {
+        "AccessDenied",
+        "403",
+        "Forbidden",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "AllAccessDisabled",
+        "ExpiredToken",
+        "InvalidToken",
+        "AccountProblem",
+    }
+)
+_THROTTLE_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded"})
+_TIMEOUT_CODES = frozenset({"RequestTimeout", "RequestTimeoutException"})
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+
+
+class UnsatisfiableRange(ValueError):
+    """The requested range starts at or past the end of the blob (HTTP 416)."""
+
+    def __init__(self, name: str, first_byte: int) -> None:
+        super().__init__(f"{name}: range starting at byte {first_byte} is past the end")
+        self.name = name
+        self.first_byte = first_byte
+
+
+class BlobStream:
+    """An open read of one blob (or one byte range of it); iterate `chunks()`, then close.
+
+    `first_byte`..`last_byte` are inclusive positions, as in HTTP Content-Range; `content_length` is how
+    many bytes this stream yields and `total_size` the whole blob's size.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        body: StreamingBody,
+        *,
+        content_length: int,
+        total_size: int,
+        first_byte: int,
+        etag: str | None,
+        content_type: str | None,
+        chunk_timeout_s: float,
+    ) -> None:
+        self.name = name
+        self.content_length = content_length
+        self.total_size = total_size
+        self.first_byte = first_byte
+        self.last_byte = first_byte + content_length - 1
+        self.etag = etag
+        self.content_type = content_type
+        self._body = body
+        self._chunk_timeout_s = chunk_timeout_s
+        self._closed = False
+
+    @property
+    def is_partial(self) -> bool:
+        return self.content_length != self.total_size
+
+    async def chunks(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[bytes]:
+        """Yield the bytes as they arrive; each read has its own deadline. Closes the stream at the end."""
+        try:
+            while True:
+                try:
+                    async with deadline(self._chunk_timeout_s):
+                        chunk = await self._body.read(chunk_size)
+                except Exception as error:
+                    raise _translate(error, f"read {self.name}") from error
+                if not chunk:
+                    return
+                yield chunk
+        finally:
+            await self.aclose()
+
+    async def read_all(self) -> bytes:
+        return b"".join([chunk async for chunk in self.chunks()])
+
+    async def aclose(self) -> None:
+        """Release the connection (safe to call twice; needed when a reader stops early)."""
+        if not self._closed:
+            self._closed = True
+            await self._body.aclose()
+
+    async def __aenter__(self) -> BlobStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class S3BlobStore:
+    """Blobs as objects in one bucket of an S3-compatible service (AWS S3, MinIO, R2, moto...)."""
+
+    def __init__(
+        self,
+        endpoint_url: str,
+        bucket: str,
+        access_key_id: str,
+        secret_access_key: str,
+        region: str = "us-east-1",
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        connect_timeout_s: float = 5.0,
+        public_endpoint_url: str | None = None,
+        max_connections: int = 20,
+    ) -> None:
+        """`timeout_s` bounds each call (and each chunk read of a stream); `public_endpoint_url` is the
+        address clients use for presigned URLs when it differs from the one this process uses (a compose
+        network name vs. a public host)."""
+        self.endpoint_url = endpoint_url
+        self.bucket = bucket
+        self.region = region
+        self.timeout_s = timeout_s
+        self._access_key_id = access_key_id
+        self._secret_access_key = secret_access_key
+        self._public_endpoint_url = public_endpoint_url
+        self._config = AioConfig(
+            connect_timeout=min(connect_timeout_s, timeout_s),
+            read_timeout=timeout_s,
+            retries={"total_max_attempts": 1},
+            max_pool_connections=max_connections,
+            signature_version="s3v4",
+            # Path style works on every S3-compatible server and with bucket names that contain dots.
+            s3={"addressing_style": "path"},
+            # botocore's default extra checksums (CRC32 trailers) are refused by some S3-compatible servers.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            # botocore reads its large JSON service models from disk while creating a client: in a thread.
+            warm_up_loader_caches=True,
+        )
+        self._session = AioSession()
+        self._client_lock = asyncio.Lock()
+        self._clients: contextlib.AsyncExitStack | None = None
+        self._client: S3Client | None = None
+        self._presigner: S3Client | None = None
+
+    # --- BlobStore -------------------------------------------------------------------------------------
+
+    async def put(self, name: str, data: bytes) -> None:
+        key = _key_for(name)
+        client = await self._s3()
+        try:
+            async with deadline(self.timeout_s):
+                await client.put_object(
+                    Bucket=self.bucket, Key=key, Body=data, ContentType=_content_type(key)
+                )
+        except Exception as error:
+            raise _translate(error, f"put {key}") from error
+
+    async def get(self, name: str) -> bytes | None:
+        stream = await self.open_stream(name)
+        if stream is None:
+            return None
+        return await stream.read_all()
+
+    async def exists(self, name: str) -> bool:
+        return await self._head(name) is not None
+
+    async def size(self, name: str) -> int | None:
+        head = await self._head(name)
+        return None if head is None else int(head["ContentLength"])
+
+    # --- beyond the port: serving media ----------------------------------------------------------------
+
+    async def open_stream(
+        self, name: str, first_byte: int = 0, last_byte: int | None = None
+    ) -> BlobStream | None:
+        """Start reading `name`, or bytes `first_byte`..`last_byte` of it (inclusive, as in an HTTP Range;
+        a `last_byte` past the end is clipped to it). None when the blob does not exist; raises
+        UnsatisfiableRange when `first_byte` is at or past its end."""
+        key = _key_for(name)
+        if first_byte < 0 or (last_byte is not None and last_byte < first_byte):
+            raise ValueError(f"bad byte range {first_byte}-{last_byte}")
+        ranged = first_byte > 0 or last_byte is not None
+        extra: dict[str, Any] = {}
+        if ranged:
+            extra["Range"] = f"bytes={first_byte}-{'' if last_byte is None else last_byte}"
+        client = await self._s3()
+        try:
+            async with deadline(self.timeout_s):
+                response = await client.get_object(Bucket=self.bucket, Key=key, **extra)
+        except ClientError as error:
+            code = _error_code(error)
+            if code in _MISSING_CODES:
+                return None
+            if code == "InvalidRange" or _status_of(error) == 416:
+                raise UnsatisfiableRange(name, first_byte) from error
+            raise _translate(error, f"get {key}") from error
+        except Exception as error:
+            raise _translate(error, f"get {key}") from error
+        content_length = int(response["ContentLength"])
+        total_size = content_length
+        start = 0
+        content_range = _CONTENT_RANGE.match(response.get("ContentRange") or "")
+        if content_range is not None:
+            start = int(content_range.group(1))
+            if content_range.group(3) != "*":
+                total_size = int(content_range.group(3))
+        return BlobStream(
+            name,
+            response["Body"],
+            content_length=content_length,
+            total_size=total_size,
+            first_byte=start,
+            etag=response.get("ETag"),
+            content_type=response.get("ContentType"),
+            chunk_timeout_s=self.timeout_s,
+        )
+
+    async def metadata(self, name: str) -> tuple[int, str | None] | None:
+        """(content length, ETag) of `name`, or None when it does not exist."""
+        head = await self._head(name)
+        return None if head is None else (int(head["ContentLength"]), head.get("ETag"))
+
+    async def presigned_url(self, name: str, expires_s: int) -> str:
+        """A GET URL for `name` that anyone can fetch for `expires_s` seconds (signed locally; no request
+        is made, and the blob's existence is not checked)."""
+        key = _key_for(name)
+        if not 1 <= expires_s <= 7 * 24 * 3600:
+            raise ValueError("presigned URLs last between 1 second and 7 days")
+        await self._s3()
+        assert self._presigner is not None
+        try:
+            async with deadline(self.timeout_s):
+                return await self._presigner.generate_presigned_url(
+                    "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_s
+                )
+        except Exception as error:
+            raise _translate(error, f"presign {key}") from error
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+
+    async def ensure_bucket(self) -> None:
+        """Create the bucket unless it exists (idempotent; safe when several instances start at once)."""
+        client = await self._s3()
+        try:
+            async with deadline(self.timeout_s):
+                try:
+                    await client.head_bucket(Bucket=self.bucket)
+                    return
+                except ClientError as error:
+                    if _error_code(error) not in {"404", "NoSuchBucket", "NotFound"}:
+                        raise
+                create: dict[str, Any] = {"Bucket": self.bucket}
+                if self.region != "us-east-1":
+                    create["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+                try:
+                    await client.create_bucket(**create)
+                except ClientError as error:
+                    if _error_code(error) not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                        raise
+        except Exception as error:
+            raise _translate(error, f"ensure bucket {self.bucket}") from error
+
+    async def aclose(self) -> None:
+        async with self._client_lock:
+            clients, self._clients = self._clients, None
+            self._client = self._presigner = None
+        if clients is not None:
+            await clients.aclose()
+
+    # --- internals -------------------------------------------------------------------------------------
+
+    async def _s3(self) -> S3Client:
+        if self._client is not None:
+            return self._client
+        async with self._client_lock:
+            if self._client is None:
+                stack = contextlib.AsyncExitStack()
+                try:
+                    client = await stack.enter_async_context(self._new_client(self.endpoint_url))
+                    presigner = client
+                    if self._public_endpoint_url and self._public_endpoint_url != self.endpoint_url:
+                        presigner = await stack.enter_async_context(
+                            self._new_client(self._public_endpoint_url)
+                        )
+                except BaseException:
+                    await stack.aclose()
+                    raise
+                self._clients, self._client, self._presigner = stack, client, presigner
+            return self._client
+
+    def _new_client(self, endpoint_url: str) -> Any:
+        # Explicit keys and region: botocore never walks its credential chain, so it never asks the
+        # instance-metadata service (IMDS) or reads ~/.aws for them.
+        return self._session.create_client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=self.region,
+            aws_access_key_id=self._access_key_id,
+            aws_secret_access_key=self._secret_access_key,
+            config=self._config,
+        )
+
+    async def _head(self, name: str) -> dict[str, Any] | None:
+        key = _key_for(name)
+        client = await self._s3()
+        try:
+            async with deadline(self.timeout_s):
+                head = await client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if _error_code(error) in _MISSING_CODES:
+                return None
+            raise _translate(error, f"head {key}") from error
+        except Exception as error:
+            raise _translate(error, f"head {key}") from error
+        return dict(head)
+
+
+def _key_for(name: str) -> str:
+    """The object key for `name`: the same strict pattern as FileBlobStore, so no backend-specific names."""
+    return check_blob_name(name)
+
+
+def _content_type(key: str) -> str:
+    return _CONTENT_TYPES.get(key.rsplit(".", 1)[-1], "application/octet-stream")
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _status_of(error: ClientError) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+
+
+def _translate(error: BaseException, context: str) -> ProviderError:
+    """One ProviderError for any library failure (ProviderErrors pass through unchanged)."""
+    if isinstance(error, ProviderError):
+        return error
+    category, retryable = _category_of(error)
+    detail = str(error) or type(error).__name__
+    return ProviderError(
+        PROVIDER, category, f"{context}: {type(error).__name__}: {detail}", retryable=retryable
+    )
+
+
+def _category_of(error: BaseException) -> tuple[ProviderCategory, bool]:
+    if isinstance(error, ClientError):
+        code, status = _error_code(error), _status_of(error)
+        if code in _AUTH_CODES or status in {401, 403}:
+            return ProviderCategory.AUTH, False
+        if code in _THROTTLE_CODES or status in {429, 503}:
+            return ProviderCategory.RATE_LIMIT, True
+        if code in _TIMEOUT_CODES or status == 408:
+            return ProviderCategory.TIMEOUT, True
+        if status >= 500:
+            return ProviderCategory.SERVER, True
+        return ProviderCategory.INVALID_REQUEST, False  # NoSuchBucket, InvalidBucketName, ...
+    # Before the connection errors: ConnectTimeoutError is also a ConnectionError, and aiobotocore's
+    # read timeout is also an asyncio.TimeoutError.
+    if isinstance(
+        error, asyncio.TimeoutError | ConnectTimeoutError | ReadTimeoutError | aiohttp.ServerTimeoutError
+    ):
+        return ProviderCategory.TIMEOUT, True
+    if isinstance(error, BotoConnectionError | HTTPClientError | aiohttp.ClientError | OSError):
+        return ProviderCategory.CONNECTIVITY, True  # refused, reset, DNS, closed mid-body
+    if isinstance(error, NoCredentialsError | PartialCredentialsError):
+        return ProviderCategory.AUTH, False
+    if isinstance(error, BotoCoreError):
+        return ProviderCategory.UNKNOWN, False
+    return ProviderCategory.UNKNOWN, False

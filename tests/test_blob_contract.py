@@ -1,0 +1,411 @@
+"""One contract for BlobStore, run against every backend: a local directory and an S3-compatible bucket.
+
+The S3 backend talks to a real S3 server: moto in server mode, started by this module as a subprocess on
+127.0.0.1 (a subprocess so that stopping it really closes its sockets). Credentials are dummies, the
+endpoint is explicit and the AWS config/credential files and the instance-metadata service are switched
+off, so nothing leaves loopback. Each test gets its own bucket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from interviewai.adapters.blobs.files import FileBlobStore, UnsafeBlobName
+from interviewai.adapters.blobs.s3 import S3BlobStore, UnsatisfiableRange
+from interviewai.domain.errors import ProviderCategory, ProviderError
+from interviewai.domain.ports import BlobStore
+
+ACCESS_KEY_ID = "testing-key-id"
+SECRET_ACCESS_KEY = "testing-secret"
+FIVE_MB = 5 * 1024 * 1024
+
+
+# --- the S3 server -----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class MotoServer:
+    """`moto_server` in its own process on a loopback port."""
+
+    def __init__(self, **environment: str) -> None:
+        self.environment = environment
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **self.environment},
+        )
+        deadline = time.monotonic() + 20
+        with httpx.Client(trust_env=False, timeout=1) as client:
+            while True:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"moto_server exited with {self.process.returncode}")
+                with contextlib.suppress(httpx.TransportError):
+                    if client.get(f"{self.url}/moto-api/").status_code < 500:
+                        return
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("moto_server did not start within 20 s")
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def offline_aws_environment() -> Iterator[None]:
+    """No AWS config, credentials or instance metadata from the machine, and no proxy for loopback."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        patch.setenv("AWS_CONFIG_FILE", os.devnull)
+        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+        for variable in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            patch.delenv(variable, raising=False)
+        patch.setenv("NO_PROXY", "127.0.0.1,localhost")
+        patch.setenv("no_proxy", "127.0.0.1,localhost")
+        yield
+
+
+@pytest.fixture(scope="module")
+def moto_server(offline_aws_environment: None) -> Iterator[MotoServer]:
+    server = MotoServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def s3_store(endpoint_url: str, bucket: str | None = None, *, timeout_s: float = 10.0) -> S3BlobStore:
+    return S3BlobStore(
+        endpoint_url,
+        bucket or f"contract-{uuid.uuid4().hex[:16]}",
+        ACCESS_KEY_ID,
+        SECRET_ACCESS_KEY,
+        timeout_s=timeout_s,
+    )
+
+
+@contextlib.asynccontextmanager
+async def fresh_bucket(server: MotoServer) -> AsyncIterator[S3BlobStore]:
+    store = s3_store(server.url)
+    try:
+        await store.ensure_bucket()
+        yield store
+    finally:
+        await store.aclose()
+
+
+@pytest.fixture
+async def s3(moto_server: MotoServer) -> AsyncIterator[S3BlobStore]:
+    async with fresh_bucket(moto_server) as store:
+        yield store
+
+
+@pytest.fixture(params=["files", "s3"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BlobStore]:
+    if request.param == "files":
+        yield FileBlobStore(tmp_path / "blobs")
+        return
+    # Asked for only here, so the directory cases never start the server.
+    server: MotoServer = request.getfixturevalue("moto_server")
+    async with fresh_bucket(server) as s3_blobs:
+        yield s3_blobs
+
+
+# --- the contract: every backend ---------------------------------------------------------------------
+
+EVERY_BYTE = bytes(range(256)) * 4
+
+
+@pytest.mark.parametrize(
+    "data",
+    [pytest.param(EVERY_BYTE, id="binary"), pytest.param(b"", id="empty"), pytest.param(None, id="5MB")],
+)
+async def test_put_then_get_returns_the_same_bytes(store: BlobStore, data: bytes | None) -> None:
+    payload = os.urandom(FIVE_MB) if data is None else data
+    await store.put("audio/round-trip.mp3", payload)
+
+    assert await store.get("audio/round-trip.mp3") == payload
+    assert await store.exists("audio/round-trip.mp3")
+    assert await store.size("audio/round-trip.mp3") == len(payload)
+
+
+async def test_put_overwrites_a_blob_whole(store: BlobStore) -> None:
+    await store.put("video/clip.mp4", b"first version, longer than the second")
+    await store.put("video/clip.mp4", b"second")
+
+    assert await store.get("video/clip.mp4") == b"second"
+    assert await store.size("video/clip.mp4") == len(b"second")
+
+
+async def test_a_missing_blob_is_none_false_none(store: BlobStore) -> None:
+    await store.put("audio/present.mp3", b"x")
+
+    assert await store.get("audio/absent.mp3") is None
+    assert await store.exists("audio/absent.mp3") is False
+    assert await store.size("audio/absent.mp3") is None
+
+
+async def test_names_are_separate_blobs(store: BlobStore) -> None:
+    await store.put("audio/a.mp3", b"aaa")
+    await store.put("audio/b.mp3", b"bb")
+    await store.put("b.mp3", b"top level")
+
+    assert await store.get("audio/a.mp3") == b"aaa"
+    assert await store.size("audio/b.mp3") == 2
+    assert await store.get("b.mp3") == b"top level"
+
+
+UNSAFE_NAMES = [
+    "",
+    "../escape.mp3",
+    "audio/../../escape.mp3",
+    "/etc/passwd.txt",
+    "audio\\x.mp3",
+    "audio/.mp3",
+]
+
+
+@pytest.mark.parametrize("name", UNSAFE_NAMES)
+async def test_unsafe_names_are_rejected_by_every_operation(store: BlobStore, name: str) -> None:
+    with pytest.raises(UnsafeBlobName):
+        await store.put(name, b"x")
+    with pytest.raises(UnsafeBlobName):
+        await store.get(name)
+    with pytest.raises(UnsafeBlobName):
+        await store.exists(name)
+    with pytest.raises(UnsafeBlobName):
+        await store.size(name)
+
+
+# --- S3 only: streaming, presigned URLs, failures ----------------------------------------------------
+
+
+async def test_streams_a_blob_whole_with_its_metadata(s3: S3BlobStore) -> None:
+    payload = os.urandom(300_000)
+    await s3.put("video/stream.mp4", payload)
+
+    stream = await s3.open_stream("video/stream.mp4")
+    assert stream is not None
+    async with stream:
+        assert (stream.content_length, stream.total_size) == (len(payload), len(payload))
+        assert (stream.first_byte, stream.last_byte, stream.is_partial) == (0, len(payload) - 1, False)
+        assert stream.content_type == "video/mp4"
+        chunks = [chunk async for chunk in stream.chunks(chunk_size=64 * 1024)]
+    assert b"".join(chunks) == payload
+    assert len(chunks) >= 2
+
+    metadata = await s3.metadata("video/stream.mp4")
+    assert metadata is not None
+    assert metadata[0] == len(payload)
+    assert metadata[1] == stream.etag and stream.etag
+
+
+@pytest.mark.parametrize(
+    ("first_byte", "last_byte", "expected"),
+    [
+        pytest.param(0, 99, slice(0, 100), id="head"),
+        pytest.param(1000, 1999, slice(1000, 2000), id="middle"),
+        pytest.param(9000, None, slice(9000, None), id="open-ended"),
+        pytest.param(9990, 50_000, slice(9990, None), id="past-the-end-is-clipped"),
+        pytest.param(5, 5, slice(5, 6), id="one-byte"),
+    ],
+)
+async def test_streams_a_byte_range(
+    s3: S3BlobStore, first_byte: int, last_byte: int | None, expected: slice
+) -> None:
+    payload = os.urandom(10_000)
+    await s3.put("audio/ranged.mp3", payload)
+
+    stream = await s3.open_stream("audio/ranged.mp3", first_byte, last_byte)
+    assert stream is not None
+    want = payload[expected]
+    assert await stream.read_all() == want
+    assert (stream.first_byte, stream.last_byte) == (first_byte, first_byte + len(want) - 1)
+    assert stream.content_length == len(want)
+    assert stream.total_size == len(payload)
+    assert stream.is_partial
+
+
+async def test_a_range_past_the_end_or_of_a_missing_blob(s3: S3BlobStore) -> None:
+    await s3.put("audio/short.mp3", b"0123456789")
+
+    with pytest.raises(UnsatisfiableRange):
+        await s3.open_stream("audio/short.mp3", 10)
+    assert await s3.open_stream("audio/missing.mp3", 0, 10) is None
+    assert await s3.metadata("audio/missing.mp3") is None
+    with pytest.raises(ValueError, match="bad byte range"):
+        await s3.open_stream("audio/short.mp3", 5, 4)
+
+
+async def test_a_stream_abandoned_early_frees_its_connection(s3: S3BlobStore) -> None:
+    await s3.put("video/big.mp4", os.urandom(2_000_000))
+
+    for _ in range(30):  # more than the pool holds: leaked connections would make this hang
+        stream = await s3.open_stream("video/big.mp4")
+        assert stream is not None
+        async with stream:
+            async for _chunk in stream.chunks(1024):
+                break
+    assert await s3.size("video/big.mp4") == 2_000_000
+
+
+async def test_presigned_url_is_fetchable_without_credentials(s3: S3BlobStore) -> None:
+    payload = os.urandom(50_000)
+    await s3.put("audio/shared.mp3", payload)
+
+    url = await s3.presigned_url("audio/shared.mp3", expires_s=60)
+    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+        whole = await client.get(url)
+        part = await client.get(url, headers={"Range": "bytes=100-199"})
+
+    assert whole.status_code == 200
+    assert whole.content == payload
+    assert whole.headers["content-type"] == "audio/mpeg"
+    assert part.status_code == 206
+    assert part.content == payload[100:200]
+
+
+async def test_presigned_url_expires_when_asked(s3: S3BlobStore) -> None:
+    """The expiry is signed into the URL. moto does not enforce it (real S3 and MinIO answer 403 after
+    it), so this checks what the URL promises rather than a refused fetch."""
+    before = time.gmtime(time.time() - 1)
+    url = await s3.presigned_url("audio/shared.mp3", expires_s=90)
+    after = time.gmtime(time.time() + 1)
+    query = parse_qs(urlsplit(url).query)
+
+    assert query["X-Amz-Expires"] == ["90"]
+    signed_at = time.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ")
+    assert before <= signed_at <= after
+    assert "X-Amz-Signature" in query
+    assert SECRET_ACCESS_KEY not in url
+    with pytest.raises(ValueError, match="between"):
+        await s3.presigned_url("audio/shared.mp3", expires_s=0)
+    with pytest.raises(UnsafeBlobName):
+        await s3.presigned_url("../shared.mp3", expires_s=60)
+
+
+async def test_public_endpoint_is_used_for_presigned_urls(moto_server: MotoServer) -> None:
+    store = S3BlobStore(
+        moto_server.url,
+        "media",
+        ACCESS_KEY_ID,
+        SECRET_ACCESS_KEY,
+        public_endpoint_url="http://media.example.test:9000",
+    )
+    try:
+        url = await store.presigned_url("audio/a.mp3", expires_s=60)
+    finally:
+        await store.aclose()
+    assert url.startswith("http://media.example.test:9000/media/audio/a.mp3?")
+
+
+async def test_ensure_bucket_is_idempotent(s3: S3BlobStore) -> None:
+    await s3.ensure_bucket()
+    await s3.put("a.mp3", b"kept")
+    await s3.ensure_bucket()
+    assert await s3.get("a.mp3") == b"kept"
+
+
+async def test_a_missing_bucket_is_an_invalid_request_not_a_missing_blob(moto_server: MotoServer) -> None:
+    store = s3_store(moto_server.url, "no-such-bucket-here")
+    try:
+        with pytest.raises(ProviderError) as raised:
+            await store.put("a.mp3", b"x")
+    finally:
+        await store.aclose()
+    assert (raised.value.provider, raised.value.category) == ("s3", ProviderCategory.INVALID_REQUEST)
+    assert not raised.value.retryable
+
+
+async def test_rejected_credentials_are_an_auth_error(offline_aws_environment: None) -> None:
+    # With this setting moto checks every request's signature and access key, as S3 does.
+    server = MotoServer(INITIAL_NO_AUTH_ACTION_COUNT="0")
+    server.start()
+    store = s3_store(server.url)
+    try:
+        with pytest.raises(ProviderError) as raised:
+            await store.get("audio/a.mp3")
+    finally:
+        await store.aclose()
+        server.stop()
+    assert (raised.value.provider, raised.value.category) == ("s3", ProviderCategory.AUTH)
+    assert not raised.value.retryable
+
+
+async def test_a_stopped_server_is_a_connectivity_error_within_the_deadline(
+    offline_aws_environment: None,
+) -> None:
+    server = MotoServer()
+    server.start()
+    store = s3_store(server.url, timeout_s=3.0)
+    try:
+        await store.ensure_bucket()
+        await store.put("audio/a.mp3", b"x")  # a pooled keep-alive connection now exists
+        server.stop()
+
+        for call in (store.get, store.exists, store.size, store.open_stream):
+            started = time.monotonic()
+            with pytest.raises(ProviderError) as raised:
+                await call("audio/a.mp3")
+            assert time.monotonic() - started < 3.0
+            assert (raised.value.provider, raised.value.category) == ("s3", ProviderCategory.CONNECTIVITY)
+            assert raised.value.retryable
+        with pytest.raises(ProviderError) as raised:
+            await store.put("audio/b.mp3", b"y")
+        assert raised.value.category is ProviderCategory.CONNECTIVITY
+    finally:
+        server.stop()
+        await store.aclose()
+
+
+async def test_a_server_that_never_answers_is_a_timeout_at_the_deadline(
+    offline_aws_environment: None,
+) -> None:
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def stay_silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    silent = await asyncio.start_server(stay_silent, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    store = s3_store(f"http://127.0.0.1:{port}", timeout_s=0.5)
+    try:
+        started = time.monotonic()
+        with pytest.raises(ProviderError) as raised:
+            await store.get("audio/a.mp3")
+        elapsed = time.monotonic() - started
+    finally:
+        await store.aclose()
+        for writer in accepted:
+            writer.close()
+        silent.close()
+        await silent.wait_closed()
+    assert (raised.value.category, raised.value.retryable) == (ProviderCategory.TIMEOUT, True)
+    assert 0.4 < elapsed < 2.0
