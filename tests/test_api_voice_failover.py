@@ -16,7 +16,7 @@ from interviewai.simulators.edge_tts import EdgeTtsSimulator
 @pytest.fixture
 async def edge_client(
     make_settings: SettingsFactory,
-    simulator: EdgeTtsSimulator,  # noqa: F811
+    simulator: EdgeTtsSimulator,
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = make_settings(
         tts_engines="edge,piper", edge_tts_url=simulator.url, edge_tts_timeout_s=3, tts_breaker_cooldown_s=600
@@ -37,7 +37,7 @@ async def _answer(client: httpx.AsyncClient, session_id: str, question_id: int) 
 
 async def test_edge_speaks_then_failover_is_invisible(
     edge_client: httpx.AsyncClient,
-    simulator: EdgeTtsSimulator,  # noqa: F811
+    simulator: EdgeTtsSimulator,
 ) -> None:
     session_id = (await edge_client.post("/api/v1/interview/start")).json()["session_id"]
     first = (await edge_client.get(f"/api/v1/interview/{session_id}/question")).json()
@@ -68,7 +68,7 @@ async def test_edge_speaks_then_failover_is_invisible(
 
 async def test_cached_edge_question_costs_nothing_the_second_time(
     edge_client: httpx.AsyncClient,
-    simulator: EdgeTtsSimulator,  # noqa: F811
+    simulator: EdgeTtsSimulator,
 ) -> None:
     for _ in range(2):
         session_id = (await edge_client.post("/api/v1/interview/start")).json()["session_id"]
@@ -79,7 +79,7 @@ async def test_cached_edge_question_costs_nothing_the_second_time(
 
 async def test_when_every_engine_fails_the_client_gets_a_clear_503(
     make_settings: SettingsFactory,
-    simulator: EdgeTtsSimulator,  # noqa: F811
+    simulator: EdgeTtsSimulator,
 ) -> None:
     await simulator.set_fault("refuse")
     app = create_app(make_settings(tts_engines="edge", edge_tts_url=simulator.url, edge_tts_timeout_s=2))

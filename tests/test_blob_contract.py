@@ -11,13 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,77 +24,9 @@ from interviewai.adapters.blobs.files import FileBlobStore, UnsafeBlobName
 from interviewai.adapters.blobs.s3 import S3BlobStore, UnsatisfiableRange
 from interviewai.domain.errors import ProviderCategory, ProviderError
 from interviewai.domain.ports import BlobStore
+from moto_s3 import ACCESS_KEY_ID, SECRET_ACCESS_KEY, MotoServer, moto_server, offline_aws_environment  # noqa: F401
 
-ACCESS_KEY_ID = "testing-key-id"
-SECRET_ACCESS_KEY = "testing-secret"
 FIVE_MB = 5 * 1024 * 1024
-
-
-# --- the S3 server -----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class MotoServer:
-    """`moto_server` in its own process on a loopback port."""
-
-    def __init__(self, **environment: str) -> None:
-        self.environment = environment
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, **self.environment},
-        )
-        deadline = time.monotonic() + 20
-        with httpx.Client(trust_env=False, timeout=1) as client:
-            while True:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"moto_server exited with {self.process.returncode}")
-                with contextlib.suppress(httpx.TransportError):
-                    if client.get(f"{self.url}/moto-api/").status_code < 500:
-                        return
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("moto_server did not start within 20 s")
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def offline_aws_environment() -> Iterator[None]:
-    """No AWS config, credentials or instance metadata from the machine, and no proxy for loopback."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        patch.setenv("AWS_CONFIG_FILE", os.devnull)
-        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-        for variable in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-            patch.delenv(variable, raising=False)
-        patch.setenv("NO_PROXY", "127.0.0.1,localhost")
-        patch.setenv("no_proxy", "127.0.0.1,localhost")
-        yield
-
-
-@pytest.fixture(scope="module")
-def moto_server(offline_aws_environment: None) -> Iterator[MotoServer]:
-    server = MotoServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def s3_store(endpoint_url: str, bucket: str | None = None, *, timeout_s: float = 10.0) -> S3BlobStore:

@@ -136,3 +136,8 @@ def test_avatar_mode_follows_the_key() -> None:
         Settings(did_api_key="k:s", avatar_mode="audio_only", _env_file=None).effective_avatar_mode  # type: ignore[call-arg]
         is AvatarMode.AUDIO_ONLY
     )
+
+
+def test_s3_blob_store_needs_an_endpoint() -> None:
+    with pytest.raises(SettingsError, match="S3_ENDPOINT_URL"):
+        load_settings(blob_store="s3", s3_endpoint_url="", _env_file=None)

@@ -34,7 +34,7 @@ from interviewai.adapters.store.database import create_engine, migrate
 from interviewai.adapters.store.media_index import SqlMediaIndex
 from interviewai.adapters.store.sql import SqlSessionStore
 from interviewai.background import BackgroundTasks
-from interviewai.domain.ports import SpeechSynthesizer
+from interviewai.domain.ports import BlobStore, SpeechSynthesizer
 from interviewai.domain.questions import InvalidQuestionBank, QuestionBank
 from interviewai.domain.speech import VoiceSettings
 from interviewai.services.interview import InterviewService
@@ -132,6 +132,24 @@ def build_avatar_renderer(settings: Settings) -> DidClipRenderer | None:
     )
 
 
+async def open_blob_store(settings: Settings, stack: contextlib.AsyncExitStack) -> BlobStore:
+    """Local files (embedded default) or an S3-compatible bucket (BLOB_STORE=s3), closed with the stack."""
+    if settings.blob_store == "files":
+        return FileBlobStore(settings.resolved_media_dir)
+    from interviewai.adapters.blobs.s3 import S3BlobStore
+
+    store = S3BlobStore(
+        settings.s3_endpoint_url,
+        settings.s3_bucket,
+        settings.s3_access_key_id,
+        settings.s3_secret_access_key.get_secret_value(),
+        settings.s3_region,
+    )
+    stack.push_async_callback(store.aclose)
+    await store.ensure_bucket()
+    return store
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -140,7 +158,7 @@ class Container:
     speech: SpeechService
     speech_media: SpeechMediaService
     avatar: AvatarService
-    blobs: FileBlobStore
+    blobs: BlobStore
     tasks: BackgroundTasks
 
 
@@ -164,7 +182,7 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
         speech = build_speech_service(settings, piper)
         stack.push_async_callback(speech.aclose)
 
-        blobs = FileBlobStore(settings.resolved_media_dir)
+        blobs = await open_blob_store(settings, stack)
         index = SqlMediaIndex(engine)
         flights = SingleFlight(index, owner_id=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
         jobs = TaskiqJobQueue.in_process()

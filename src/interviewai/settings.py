@@ -6,6 +6,7 @@ import enum
 import os
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +42,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     media_dir: Path | None = None
+    blob_store: Literal["files", "s3"] = "files"
+    s3_endpoint_url: str = ""
+    s3_bucket: str = "interviewai-media"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr = SecretStr("")
+    s3_region: str = "us-east-1"
     question_bank: Path | None = None
     model_dir: Path | None = Field(None, description="Where the alignment-patched voice model is kept")
 
@@ -109,6 +116,12 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_default(cls, value: object) -> object:
         return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.blob_store == "s3" and not (self.s3_endpoint_url and self.s3_bucket):
+            raise ValueError("BLOB_STORE=s3 needs S3_ENDPOINT_URL and S3_BUCKET")
+        return self
 
     @model_validator(mode="after")
     def _video_needs_key(self) -> Settings:

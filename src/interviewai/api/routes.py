@@ -11,9 +11,12 @@ from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
+from starlette.background import BackgroundTask
 
 from interviewai import __version__
+from interviewai.adapters.blobs.files import FileBlobStore
+from interviewai.adapters.blobs.s3 import S3BlobStore, UnsatisfiableRange
 from interviewai.api.deps import ContainerDep, UrlsDep
 from interviewai.api.presenters import (
     avatar_image_url,
@@ -43,6 +46,7 @@ from interviewai.api.schemas import (
 from interviewai.container import Container
 from interviewai.deadlines import deadline
 from interviewai.domain.errors import MediaNotFound
+from interviewai.domain.ports import BlobStore
 
 router = APIRouter(prefix="/api/v1")
 
@@ -62,6 +66,7 @@ _MEDIA_KINDS = {
     "presenter": (re.compile(r"^[0-9a-f]{64}\.(png|mp4)$"), "video/mp4"),
 }
 STATUS_PROVIDER_DEADLINE_S = 3.0
+_RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 WaitQuery = Annotated[
     float | None,
     Query(ge=0, le=3600, description="Seconds to wait for the video; 0 answers at once with audio."),
@@ -222,11 +227,57 @@ async def served_media(folder: str, file_name: str, request: Request, container:
     if kind is None or not kind[0].match(file_name):
         raise MediaNotFound(f"No media named {folder}/{file_name}.")
     name = f"{folder}/{file_name}"
-    if not await container.blobs.exists(name):
-        raise MediaNotFound(f"No media named {name}.")
     media_type = kind[1] if not file_name.endswith(".png") else "image/png"
     etag = f'"{file_name.split(".")[0]}"'
-    return _file_response(request, str(container.blobs.path_for(name)), media_type, etag=etag)
+    blobs = container.blobs
+    if isinstance(blobs, FileBlobStore):
+        if not await blobs.exists(name):
+            raise MediaNotFound(f"No media named {name}.")
+        return _file_response(request, str(blobs.path_for(name)), media_type, etag=etag)
+    return await _streamed_blob(request, blobs, name, media_type, etag)
+
+
+async def _streamed_blob(
+    request: Request, blobs: BlobStore, name: str, media_type: str, etag: str
+) -> Response:
+    """Media from a bucket, streamed through the app: the same URLs, ETags, caching and Range as files.
+
+    Streaming (not presigned redirects) keeps the URLs we hand out permanent and the bucket private.
+    """
+    headers = {"Cache-Control": IMMUTABLE_CACHE, "ETag": etag, "Accept-Ranges": "bytes"}
+    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=headers)
+    if not isinstance(blobs, S3BlobStore):
+        data = await blobs.get(name)
+        if data is None:
+            raise MediaNotFound(f"No media named {name}.")
+        return Response(data, media_type=media_type, headers=headers)
+    first, last = _single_range(request.headers.get("range"))
+    try:
+        stream = await blobs.open_stream(name, first, last)
+    except UnsatisfiableRange:
+        size = await blobs.size(name)
+        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size or 0}"})
+    if stream is None:
+        raise MediaNotFound(f"No media named {name}.")
+    headers["Content-Length"] = str(stream.content_length)
+    status = 200
+    if stream.is_partial:
+        status = 206
+        headers["Content-Range"] = f"bytes {stream.first_byte}-{stream.last_byte}/{stream.total_size}"
+    return StreamingResponse(
+        stream.chunks(), status_code=status, media_type=media_type, headers=headers,
+        background=BackgroundTask(stream.aclose),
+    )  # fmt: skip
+
+
+def _single_range(header: str | None) -> tuple[int, int | None]:
+    """(first, last) of a single `bytes=` range; anything else means the whole blob (RFC 9110 allows that)."""
+    match = _RANGE.match(header or "")
+    if match is None:
+        return 0, None
+    start, end = match.groups()
+    return int(start), int(end) if end else None
 
 
 def _mode(container: Container) -> str:
