@@ -46,6 +46,8 @@ def make_settings(tmp_path: Path, model_dir: Path) -> SettingsFactory:
 
 
 class RunningApp:
+    """The app with its lifespan entered and a client on the ASGI transport, plus interview shortcuts."""
+
     def __init__(self, app: FastAPI, client: httpx.AsyncClient) -> None:
         self.app = app
         self.client = client
@@ -54,6 +56,26 @@ class RunningApp:
     def container(self) -> Container:
         container: Container = self.app.state.container
         return container
+
+    async def start(self) -> str:
+        session_id: str = (await self.client.post("/api/v1/interview/start")).json()["session_id"]
+        return session_id
+
+    async def question(self, session_id: str, **params: Any) -> dict[str, Any]:
+        response = await self.client.get(f"/api/v1/interview/{session_id}/question", params=params)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def answer(self, session_id: str, question_id: int, **params: Any) -> dict[str, Any]:
+        response = await self.client.post(
+            f"/api/v1/interview/{session_id}/answer",
+            json={"question_id": question_id, "answer_text": "An answer."},
+            params=params,
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
 
 
 @pytest.fixture

@@ -10,31 +10,20 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from conftest import SettingsFactory
+from conftest import RunningApp, SettingsFactory
 from interviewai.app import create_app
-from interviewai.container import Container
 
 
-class App:
-    def __init__(self, container: Container, client: httpx.AsyncClient) -> None:
-        self.container = container
-        self.client = client
-
-    async def start(self) -> str:
-        session_id: str = (await self.client.post("/api/v1/interview/start")).json()["session_id"]
-        return session_id
-
-
-async def _open(make_settings: SettingsFactory, **overrides: object) -> AsyncIterator[App]:
+async def _open(make_settings: SettingsFactory, **overrides: object) -> AsyncIterator[RunningApp]:
     app = create_app(make_settings(**overrides))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield App(app.state.container, client)
+            yield RunningApp(app, client)
 
 
 @pytest.fixture
-async def pipeline(make_settings: SettingsFactory) -> AsyncIterator[App]:
+async def pipeline(make_settings: SettingsFactory) -> AsyncIterator[RunningApp]:
     async for running in _open(make_settings):
         yield running
 
@@ -54,7 +43,7 @@ async def test_a_question_is_spoken_once_across_sessions_and_restarts(make_setti
         assert again["latency_ms"] < 1000
 
 
-async def test_twenty_concurrent_requests_cause_one_synthesis(pipeline: App) -> None:
+async def test_twenty_concurrent_requests_cause_one_synthesis(pipeline: RunningApp) -> None:
     sessions = [await pipeline.start() for _ in range(20)]
     responses = await asyncio.gather(
         *(pipeline.client.get(f"/api/v1/interview/{s}/question") for s in sessions)
@@ -88,7 +77,7 @@ async def test_lookahead_speaks_question_two_before_the_first_answer(make_settin
 
 
 @pytest.mark.parametrize("damage", ["missing", "truncated"])
-async def test_a_damaged_blob_is_regenerated_not_served(pipeline: App, damage: str) -> None:
+async def test_a_damaged_blob_is_regenerated_not_served(pipeline: RunningApp, damage: str) -> None:
     session_id = await pipeline.start()
     first = (await pipeline.client.get(f"/api/v1/interview/{session_id}/question")).json()
     name = "audio/" + first["audio_url"].rsplit("/", 1)[1]

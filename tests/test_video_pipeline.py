@@ -16,9 +16,8 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from conftest import SettingsFactory
+from conftest import RunningApp, SettingsFactory
 from interviewai.app import create_app
-from interviewai.container import Container
 from interviewai.simulators.did import DidSimulator
 from live_server import serve_app
 
@@ -28,33 +27,7 @@ TWO_QUESTIONS = (
 )
 
 
-class VideoApp:
-    def __init__(self, container: Container, client: httpx.AsyncClient) -> None:
-        self.container = container
-        self.client = client
-
-    async def start(self) -> str:
-        session_id: str = (await self.client.post("/api/v1/interview/start")).json()["session_id"]
-        return session_id
-
-    async def question(self, session_id: str, **params: Any) -> dict[str, Any]:
-        response = await self.client.get(f"/api/v1/interview/{session_id}/question", params=params)
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-    async def answer(self, session_id: str, question_id: int, **params: Any) -> dict[str, Any]:
-        response = await self.client.post(
-            f"/api/v1/interview/{session_id}/answer",
-            json={"question_id": question_id, "answer_text": "An answer."},
-            params=params,
-        )
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-
-OpenApp = Callable[..., Awaitable[VideoApp]]
+OpenApp = Callable[..., Awaitable[RunningApp]]
 
 
 @pytest.fixture
@@ -72,7 +45,7 @@ async def open_app(
     bank = tmp_path / "two.json"
     bank.write_text(TWO_QUESTIONS)
 
-    async def open_one(**overrides: Any) -> VideoApp:
+    async def open_one(**overrides: Any) -> RunningApp:
         values: dict[str, Any] = {
             "did_api_url": did.url,
             "did_api_key": did.api_key,
@@ -89,7 +62,7 @@ async def open_app(
         await lifespan.__aenter__()
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
         stack.append((lifespan, client))
-        return VideoApp(app.state.container, client)
+        return RunningApp(app, client)
 
     yield open_one
     for lifespan, client in reversed(stack):

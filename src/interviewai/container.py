@@ -206,7 +206,6 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
                 provider_voice=settings.tts_voice,
                 generation_timeout_s=settings.avatar_generation_timeout_s,
                 cache_enabled=settings.media_cache,
-                probe_interval_s=settings.avatar_probe_interval_s,
             ),
         )
         interviews = InterviewService(

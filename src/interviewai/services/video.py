@@ -58,7 +58,6 @@ class AvatarSettings:
     provider_voice: str
     generation_timeout_s: float
     cache_enabled: bool = True
-    probe_interval_s: float = 60.0
 
 
 @dataclass
