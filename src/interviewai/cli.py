@@ -48,6 +48,17 @@ def _warm_cache(_args: argparse.Namespace) -> int:
     return run(settings)
 
 
+def _worker(args: argparse.Namespace) -> int:
+    from interviewai.container import check_configuration
+    from interviewai.worker import run_worker
+
+    settings = load_settings()
+    check_configuration(settings)
+    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.DEBUG if settings.debug else logging.WARNING)
+    return run_worker(settings, concurrency=args.concurrency)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="interviewai", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -60,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
         "warm-cache", help="speak every bank question and render its clip ahead of time (resumable)"
     )
     warm.set_defaults(handler=_warm_cache)
+
+    worker = commands.add_parser(
+        "worker", help="run queued media jobs from the broker at BROKER_URL until SIGINT or SIGTERM"
+    )
+    worker.add_argument(
+        "--concurrency", type=int, default=16, help="jobs run at once by this process (default: 16)"
+    )
+    worker.set_defaults(handler=_worker)
 
     from interviewai.simulators import edge_tts
 

@@ -160,6 +160,7 @@ class Container:
     avatar: AvatarService
     blobs: BlobStore
     tasks: BackgroundTasks
+    jobs: TaskiqJobQueue
 
 
 @contextlib.asynccontextmanager
@@ -185,7 +186,11 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
         blobs = await open_blob_store(settings, stack)
         index = SqlMediaIndex(engine)
         flights = SingleFlight(index, owner_id=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
-        jobs = TaskiqJobQueue.in_process()
+        jobs = (
+            TaskiqJobQueue.redis(settings.broker_url, queue_name=settings.broker_queue)
+            if settings.broker_url
+            else TaskiqJobQueue.in_process()
+        )
         await jobs.start()
         stack.push_async_callback(jobs.aclose)
         speech_media = SpeechMediaService(speech, blobs, index, flights, cache_enabled=settings.media_cache)
@@ -240,6 +245,7 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
             avatar=avatar,
             blobs=blobs,
             tasks=tasks,
+            jobs=jobs,
         )
 
 

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     question_bank: Path | None = None
     model_dir: Path | None = Field(None, description="Where the alignment-patched voice model is kept")
 
+    # Jobs.
+    broker_url: str = Field("", description="redis:// URL of the job broker; empty: jobs run in-process")
+    broker_queue: str = Field("interviewai:jobs", min_length=1, description="Redis stream of the jobs")
+
     # Speech.
     tts_engines: str = "edge,piper"
     tts_voice: str = "en-US-JennyNeural"
@@ -116,6 +120,13 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_default(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _check_broker_url(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL, or empty for in-process jobs")
+        return value
 
     @model_validator(mode="after")
     def _s3_needs_a_bucket(self) -> Settings:

@@ -29,6 +29,7 @@ RENDER_JOB = "render_clip"
 PERMANENT = frozenset({ProviderCategory.AUTH, ProviderCategory.QUOTA})
 CREDITS_TTL_S = 60.0
 FETCH_ALLOWANCE_S = 5.0
+RENDER_REQUEUE_MARGIN_S = 30.0
 
 VideoStatus = Literal["ready", "pending", "failed", "disabled"]
 
@@ -89,7 +90,7 @@ class AvatarService:
         self._jobs = jobs
         self._settings = settings
         self._clock = clock
-        self._rendering: set[str] = set()
+        self._rendering: dict[str, float] = {}
         self._disabled_by: FailureNote | None = None
         self.last_failure: FailureNote | None = None
         self.assets = PresenterAssets()
@@ -142,14 +143,21 @@ class AvatarService:
         if not self.video_on or not self._settings.cache_enabled:
             return
         key = self._key(text, speech)
-        if key in self._rendering:
+        queued_at = self._rendering.get(key)
+        # With workers in other processes nobody here hears when a job ends, so a queued key is only
+        # trusted for as long as a clip may take; after that it is queued again (single-flight dedupes).
+        if (
+            queued_at is not None
+            and time.monotonic() - queued_at < self.longest_wait_s + RENDER_REQUEUE_MARGIN_S
+        ):
             return
-        self._rendering.add(key)
+        self._rendering[key] = time.monotonic()
         try:
             await self._jobs.enqueue(RENDER_JOB, text=text, key=key)
         except Exception:
-            self._rendering.discard(key)
-            raise
+            # The queue being down must not fail the question: it goes out without video this time.
+            self._rendering.pop(key, None)
+            logger.exception("could not queue the clip for %s", key)
 
     async def _render_job(self, text: str, key: str) -> None:
         try:
@@ -158,7 +166,7 @@ class AvatarService:
         except ProviderError:
             pass  # recorded by render(); the question falls back to audio
         finally:
-            self._rendering.discard(key)
+            self._rendering.pop(key, None)
 
     async def render(self, text: str, speech: QuestionSpeech) -> MediaEntry | None:
         """Produce the clip for this question once (single-flight); records failures for the status page."""

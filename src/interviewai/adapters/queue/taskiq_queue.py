@@ -1,16 +1,35 @@
-"""JobQueue on taskiq: the in-memory broker runs jobs in this process (a Redis broker swaps in later)."""
+"""JobQueue on taskiq: the in-memory broker runs jobs in this process; the Redis stream broker hands them to
+`interviewai worker` processes.
+
+Redis mode delivers at least once. A worker acknowledges a job only after it has run (``WHEN_EXECUTED``),
+so a job whose worker died stays in the stream's pending list; another worker takes it over with
+XAUTOCLAIM once it has been idle for ``redeliver_after_s``. A live worker keeps its jobs from looking idle
+by re-claiming them for itself every third of that time, so a long clip is never handed to a second
+worker while its first one is still alive. Running a job twice is harmless anyway: the media table's
+single-flight claim lets one producer pay for a clip, and the recorded clip id is resumed by the next.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncGenerator
 from typing import Any
 
-from taskiq import AsyncBroker, InMemoryBroker
+from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
+from taskiq.acks import AcknowledgeType
 
 from interviewai.domain.ports import JobHandler
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_QUEUE = "interviewai:jobs"
+# Approximate trimming keeps the stream bounded; it must stay far above the jobs that can be pending at once,
+# because a trimmed entry that was never acknowledged is lost.
+DEFAULT_MAXLEN = 100_000
+DEFAULT_REDELIVER_AFTER_S = 30.0
+_RECONNECT_S = 1.0
 
 
 class OwnedInMemoryBroker(InMemoryBroker):
@@ -25,13 +44,151 @@ class OwnedInMemoryBroker(InMemoryBroker):
         await super().shutdown()
 
 
+def _stream_broker(url: str, queue_name: str, maxlen: int, redeliver_after_s: float) -> AsyncBroker:
+    # Imported here: an embedded server never loads redis.
+    from redis.asyncio import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from taskiq_redis import RedisStreamBroker
+
+    class ClaimKeepingStreamBroker(RedisStreamBroker):
+        """RedisStreamBroker that takes over abandoned jobs even when no new job arrives, and keeps its own
+        jobs from looking abandoned while they run.
+
+        taskiq-redis 1.2's ``listen`` runs XAUTOCLAIM only after a read that returned new messages, so a
+        worker started after another one died would not pick up the dead one's job until new work
+        arrived; and its claim lock has no timeout by default. This ``listen`` claims on every round.
+        """
+
+        def __init__(self) -> None:
+            idle_ms = max(1, int(redeliver_after_s * 1000))
+            super().__init__(
+                url,
+                queue_name=queue_name,
+                consumer_group_name=queue_name,
+                maxlen=maxlen,
+                approximate=True,
+                idle_timeout=idle_ms,
+                xread_block=min(2000, idle_ms),
+                xread_count=1,
+            )
+            self._in_hand: set[str] = set()
+            self._keeper: asyncio.Task[None] | None = None
+            self._claim_cursor = "0-0"
+
+        async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+            if self._keeper is None:
+                self._keeper = asyncio.get_running_loop().create_task(
+                    self._keep_in_hand(), name="keep-jobs-in-hand"
+                )
+            while True:
+                try:
+                    async with Redis(connection_pool=self.connection_pool) as redis:
+                        while True:
+                            for message_id, data in await self._read_new(redis):
+                                yield self._ackable(message_id, data)
+                            for message_id, data in await self._claim_abandoned(redis):
+                                logger.warning("taking over job %s from a worker that went quiet", message_id)
+                                yield self._ackable(message_id, data)
+                except (RedisConnectionError, RedisTimeoutError) as error:
+                    logger.warning("lost the job broker (%s); retrying in %g s", error, _RECONNECT_S)
+                    await asyncio.sleep(_RECONNECT_S)
+
+        async def _read_new(self, redis: Redis) -> list[tuple[str, bytes]]:
+            fetched: Any = await redis.xreadgroup(
+                self.consumer_group_name,
+                self.consumer_name,
+                {self.queue_name: ">"},
+                block=self.block,
+                count=self.count,
+                noack=False,
+            )
+            return [
+                (_text(i), fields[b"data"]) for _stream, entries in fetched or [] for i, fields in entries
+            ]
+
+        async def _claim_abandoned(self, redis: Redis) -> list[tuple[str, bytes]]:
+            reply: Any = await redis.xautoclaim(
+                self.queue_name,
+                self.consumer_group_name,
+                self.consumer_name,
+                min_idle_time=self.idle_timeout,
+                start_id=self._claim_cursor,
+                count=self.unacknowledged_batch_size,
+            )
+            self._claim_cursor = _text(reply[0])
+            # Entries trimmed away while pending come back empty (or in reply[2]): nothing left to run.
+            return [(_text(i), fields[b"data"]) for i, fields in reply[1] if fields and b"data" in fields]
+
+        def _ackable(self, message_id: str, data: bytes) -> AckableMessage:
+            self._in_hand.add(message_id)
+
+            async def ack() -> None:
+                self._in_hand.discard(message_id)
+                async with Redis(connection_pool=self.connection_pool) as redis:
+                    await redis.xack(self.queue_name, self.consumer_group_name, message_id)
+
+            return AckableMessage(data=data, ack=ack)
+
+        async def _keep_in_hand(self) -> None:
+            while True:
+                await asyncio.sleep(self.idle_timeout / 3000)
+                if not self._in_hand:
+                    continue
+                try:
+                    async with Redis(connection_pool=self.connection_pool) as redis:
+                        await redis.xclaim(
+                            self.queue_name,
+                            self.consumer_group_name,
+                            self.consumer_name,
+                            min_idle_time=0,
+                            message_ids=list(self._in_hand),
+                            justid=True,
+                        )
+                except (RedisConnectionError, RedisTimeoutError) as error:
+                    logger.warning("could not refresh running jobs: %s", error)
+
+        async def shutdown(self) -> None:
+            keeper, self._keeper = self._keeper, None
+            if keeper is not None:
+                keeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await keeper
+            await super().shutdown()
+
+    return ClaimKeepingStreamBroker()
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 class TaskiqJobQueue:
-    def __init__(self, broker: AsyncBroker) -> None:
+    def __init__(self, broker: AsyncBroker, *, distributed: bool = False) -> None:
         self._broker = broker
+        self._distributed = distributed
 
     @classmethod
     def in_process(cls, max_running: int = 200) -> TaskiqJobQueue:
         return cls(OwnedInMemoryBroker(max_async_tasks=max_running, propagate_exceptions=False))
+
+    @classmethod
+    def redis(
+        cls,
+        url: str,
+        *,
+        queue_name: str = DEFAULT_QUEUE,
+        maxlen: int = DEFAULT_MAXLEN,
+        redeliver_after_s: float = DEFAULT_REDELIVER_AFTER_S,
+    ) -> TaskiqJobQueue:
+        """Jobs go to the Redis stream `queue_name` (consumer group of the same name); this process only
+        enqueues unless it calls `receive`. No result backend: jobs report through the media table."""
+        return cls(_stream_broker(url, queue_name, maxlen, redeliver_after_s), distributed=True)
+
+    @property
+    def distributed(self) -> bool:
+        """Jobs run in worker processes, not here."""
+        return self._distributed
 
     def register(self, name: str, handler: JobHandler) -> None:
         async def logged(**arguments: Any) -> None:
@@ -52,6 +209,23 @@ class TaskiqJobQueue:
 
     async def start(self) -> None:
         await self._broker.startup()
+
+    async def receive(self, max_running: int) -> None:
+        """Run queued jobs here, at most `max_running` at once, until cancelled (worker processes only).
+
+        A job is acknowledged after it ran; one cancelled by shutdown stays pending and is redelivered.
+        """
+        if not self._distributed:
+            raise RuntimeError("the in-process queue runs its jobs already; receive() is for a broker")
+        from taskiq.api import run_receiver_task
+
+        await run_receiver_task(
+            self._broker,
+            max_async_tasks=max_running,
+            max_prefetch=0,
+            run_startup=False,
+            ack_time=AcknowledgeType.WHEN_EXECUTED,
+        )
 
     async def aclose(self) -> None:
         await self._broker.shutdown()
