@@ -39,12 +39,15 @@ from interviewai.domain.questions import InvalidQuestionBank, QuestionBank
 from interviewai.domain.speech import VoiceSettings
 from interviewai.services.interview import InterviewService
 from interviewai.services.media import SpeechMediaService
+from interviewai.services.shared_health import SharedHealth
 from interviewai.services.single_flight import SingleFlight
 from interviewai.services.speech import SpeechService
 from interviewai.services.video import AvatarService, AvatarSettings
 from interviewai.settings import AvatarMode, Settings, SettingsError
 
 logger = logging.getLogger(__name__)
+# How quickly instances learn that another one found a provider down (or back up).
+HEALTH_SYNC_INTERVAL_S = 1.0
 
 
 def check_configuration(settings: Settings) -> QuestionBank:
@@ -224,8 +227,17 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
             lookahead=settings.lookahead,
         )
         # Closed before the job queue (registered later, so closed first): nothing new gets queued.
+        shared: SharedHealth | None = None
+        if settings.redis_url:
+            from interviewai.adapters.state.redis_health import RedisHealthBoard
+
+            board = RedisHealthBoard(settings.redis_url)
+            stack.push_async_callback(board.aclose)
+            shared = SharedHealth(board, speech, avatar)
         tasks = BackgroundTasks()
         stack.push_async_callback(tasks.aclose)
+        if shared is not None:
+            tasks.every("share-provider-health", HEALTH_SYNC_INTERVAL_S, shared.sync)
         tasks.every(
             "expire-idle-sessions", settings.session_sweep_interval_s, interviews.expire_idle_sessions
         )

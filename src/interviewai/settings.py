@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     model_dir: Path | None = Field(None, description="Where the alignment-patched voice model is kept")
 
     # Jobs.
+    redis_url: str = Field("", description="Shared provider health for all instances; empty: each on its own")
     broker_url: str = Field("", description="redis:// URL of the job broker; empty: jobs run in-process")
     broker_queue: str = Field("interviewai:jobs", min_length=1, description="Redis stream of the jobs")
 

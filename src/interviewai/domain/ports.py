@@ -127,3 +127,13 @@ class JobQueue(Protocol):
     async def enqueue(self, name: str, **arguments: str | int | float | bool) -> None:
         """Queue a job; returns once it is queued, not when it has run."""
         ...
+
+
+class HealthBoard(Protocol):
+    """Which providers are off, shared by every instance: name -> (until, epoch seconds; reason)."""
+
+    async def mark_down(self, provider: str, until: float, reason: str) -> None: ...
+
+    async def mark_up(self, provider: str) -> None: ...
+
+    async def snapshot(self) -> dict[str, tuple[float, str]]: ...

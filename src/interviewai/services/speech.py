@@ -80,6 +80,11 @@ class CircuitBreaker:
         self._state = BreakerState.OPEN
         self._opened_at = self._clock()
 
+    def open_until(self, retry_at: float) -> None:
+        """Open now and admit the next probe at ``retry_at`` (on ``clock``): another instance saw the failure."""
+        self._state = BreakerState.OPEN
+        self._opened_at = retry_at - self._cooldown_s
+
     def release_probe(self) -> None:
         """The probe ended without a verdict (cancelled): let the next request probe instead."""
         if self._state is BreakerState.HALF_OPEN:
@@ -155,6 +160,11 @@ class SpeechService:
     @property
     def engine_order(self) -> list[str]:
         return [e.synthesizer.engine for e in self._engines]
+
+    @property
+    def breakers(self) -> dict[str, CircuitBreaker]:
+        """Every engine's breaker by engine name (shared-health sync reads and sets them)."""
+        return {slot.synthesizer.engine: slot.breaker for slot in self._engines}
 
     def breaker(self, engine: str) -> CircuitBreaker:
         """The breaker guarding ``engine`` (KeyError if it isn't configured)."""

@@ -264,6 +264,13 @@ class AvatarService:
     async def _is_valid(self, entry: MediaEntry) -> bool:
         return await blob_is_intact(self._blobs, entry)
 
+    def switch_off(self, note: FailureNote) -> None:
+        """Video off until a probe succeeds (another instance saw a permanent failure)."""
+        self._disabled_by = note
+
+    def switch_on(self) -> None:
+        self._disabled_by = None
+
     def _record_failure(self, error: ProviderError) -> None:
         note = FailureNote(error.category.value, error.message, self._clock())
         self.last_failure = note

@@ -1,0 +1,1 @@
+"""State shared by every instance of the service."""
