@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -27,6 +28,10 @@ class VideoSwitchFake:
 
     def __init__(self) -> None:
         self.disabled_by: FailureNote | None = None
+        self.paused_until = 0.0
+
+    def pause_until(self, until: float) -> None:
+        self.paused_until = max(self.paused_until, until)
 
     def switch_off(self, note: FailureNote) -> None:
         self.disabled_by = note
@@ -127,3 +132,12 @@ async def test_the_app_shares_health_when_redis_url_is_set(
     plain = create_app(make_settings())
     async with plain.router.lifespan_context(plain):
         assert "share-provider-health" not in plain.state.container.tasks.names
+
+
+async def test_a_provider_rate_limit_pauses_clips_on_every_instance(board: RedisHealthBoard) -> None:
+    first, second = Instance(board), Instance(board)
+    until = time.time() + 30
+    first.video.pause_until(until)
+    await first.shared.sync()
+    await second.shared.sync()
+    assert abs(second.video.paused_until - until) < 0.01

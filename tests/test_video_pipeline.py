@@ -53,6 +53,7 @@ async def open_app(
             "did_poll_max_s": 0.1,
             "avatar_generation_timeout_s": 10,
             "avatar_probe_interval_s": 0.2,
+            "did_rate_limit_pause_s": 0.2,
         }
         if overrides.pop("short_bank", False):
             values["question_bank"] = bank
@@ -164,6 +165,8 @@ async def test_each_transient_failure_falls_back_for_that_question_only(
     assert app.container.avatar.video_on, "a transient failure does not switch video off"
 
     did.set_fault("none")
+    # A rate limit pauses new clips for the provider's Retry-After; other failures pause nothing.
+    await _eventually(lambda: time.time() >= app.container.avatar.paused_until)
     second = await app.answer(session_id, first["question_id"])
     assert second["video_status"] == "ready" and second["avatar_mode"] == "video"
     done = await app.answer(session_id, second["question_id"])
@@ -308,3 +311,19 @@ async def test_a_live_socket_is_told_when_a_pending_clip_lands(
         async with httpx.AsyncClient() as client:
             served = await client.get(ready["data"]["video_url"])
         assert served.status_code == 200 and served.headers["content-type"] == "video/mp4"
+
+
+async def test_a_rate_limit_pauses_new_clips_for_the_retry_after(
+    open_app: OpenApp, did: DidSimulator
+) -> None:
+    app = await open_app(short_bank=True, did_rate_limit_pause_s=30)
+    did.set_fault("rate_limit429-bare")
+    session_id = await app.start()
+    first = await app.question(session_id)
+    assert "rate_limit" in first["fallback_reason"]
+    did.set_fault("none")
+    created = did.clips_created
+    second = await app.answer(session_id, first["question_id"])
+    assert second["video_status"] == "failed"
+    assert "paused" in second["fallback_reason"]
+    assert did.clips_created == created, "no clip is asked for while the provider said to wait"

@@ -214,6 +214,7 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
                 provider_voice=settings.tts_voice,
                 generation_timeout_s=settings.avatar_generation_timeout_s,
                 cache_enabled=settings.media_cache,
+                rate_limit_pause_s=settings.did_rate_limit_pause_s,
             ),
         )
         interviews = InterviewService(

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
         description="How long a question waits for its clip; empty: the generation timeout",
     )
     avatar_probe_interval_s: float = Field(60.0, gt=0, le=86400)
+    did_rate_limit_pause_s: float = Field(
+        10.0, ge=0, le=3600, description="Pause after a 429 without Retry-After"
+    )
     did_poll_initial_s: float = Field(1.0, gt=0, le=60, description="First delay between clip status polls")
     did_poll_max_s: float = Field(5.0, gt=0, le=300, description="Longest delay between clip status polls")
 

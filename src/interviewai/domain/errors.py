@@ -68,6 +68,7 @@ class ProviderError(Exception):
         *,
         retryable: bool,
         job_ended: bool = False,
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(f"{provider}: {category.value}: {message}")
         self.provider = provider
@@ -76,3 +77,5 @@ class ProviderError(Exception):
         self.retryable = retryable
         # The provider's job (e.g. a clip) ended without a result: resuming it is pointless.
         self.job_ended = job_ended
+        # How long the provider asked us to wait (a 429's Retry-After), when it said.
+        self.retry_after_s = retry_after_s

@@ -16,10 +16,15 @@ logger = logging.getLogger(__name__)
 
 
 class VideoSwitch(Protocol):
-    """The part of the avatar service whose on/off state instances share."""
+    """The part of the avatar service whose on/off and rate-limit state instances share."""
 
     @property
     def disabled_by(self) -> FailureNote | None: ...
+
+    @property
+    def paused_until(self) -> float: ...
+
+    def pause_until(self, until: float) -> None: ...
 
     def switch_off(self, note: FailureNote) -> None: ...
 
@@ -27,6 +32,7 @@ class VideoSwitch(Protocol):
 
 
 AVATAR = "avatar:d-id"
+AVATAR_PAUSE = "avatar-rate-limit:d-id"
 # How long a published "video off" lasts without being refreshed; the instance that saw it refreshes it.
 AVATAR_DOWN_TTL_S = 300.0
 # A published time this close to ours is the same news, not a new trip.
@@ -84,6 +90,16 @@ class SharedHealth:
         elif note is None and AVATAR in self._published:
             await self._board.mark_up(AVATAR)
             del self._published[AVATAR]
+        await self._push_pause()
+
+    async def _push_pause(self) -> None:
+        paused_until = self._avatar.paused_until
+        if (
+            paused_until > self._wall()
+            and abs(self._published.get(AVATAR_PAUSE, -1.0) - paused_until) > SAME_NEWS_S
+        ):
+            await self._board.mark_down(AVATAR_PAUSE, paused_until, "rate limited")
+            self._published[AVATAR_PAUSE] = paused_until
 
     async def _pull(self) -> None:
         board = await self._board.snapshot()
@@ -98,6 +114,10 @@ class SharedHealth:
             elif breaker.state is not BreakerState.CLOSED and key in self._published:
                 breaker.record_success()
                 del self._published[key]
+        pause = board.get(AVATAR_PAUSE)
+        if pause is not None and pause[0] > now_wall:
+            self._avatar.pause_until(pause[0])
+            self._published[AVATAR_PAUSE] = max(self._published.get(AVATAR_PAUSE, 0.0), pause[0])
         entry = board.get(AVATAR)
         if entry is not None and entry[0] > now_wall:
             if self._avatar.disabled_by is None:

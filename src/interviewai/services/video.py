@@ -59,6 +59,8 @@ class AvatarSettings:
     provider_voice: str
     generation_timeout_s: float
     cache_enabled: bool = True
+    # A 429 without Retry-After pauses new clips (on every instance, with REDIS_URL) this long.
+    rate_limit_pause_s: float = 10.0
 
 
 @dataclass
@@ -92,6 +94,7 @@ class AvatarService:
         self._clock = clock
         self._rendering: dict[str, float] = {}
         self._disabled_by: FailureNote | None = None
+        self._paused_until = 0.0
         self.last_failure: FailureNote | None = None
         self.assets = PresenterAssets()
         self._credits: tuple[float, Credits | None] = (0.0, None)
@@ -123,6 +126,11 @@ class AvatarService:
             return VideoOutcome("disabled")
         if self._disabled_by is not None:
             return VideoOutcome("failed", fallback_reason=self._disabled_by.reason)
+        if self._clock() < self._paused_until:
+            # The provider asked everyone to slow down: don't add to it until the pause is over.
+            return VideoOutcome(
+                "failed", fallback_reason="d-id: rate_limit: paused by the provider's Retry-After"
+            )
         if not self._settings.cache_enabled:
             return await self._render_uncached(text, speech, wait_s)
         key = self._key(text, speech)
@@ -271,9 +279,19 @@ class AvatarService:
     def switch_on(self) -> None:
         self._disabled_by = None
 
+    @property
+    def paused_until(self) -> float:
+        """Until when (epoch seconds) clips are not asked for because the provider rate-limited us."""
+        return self._paused_until
+
+    def pause_until(self, until: float) -> None:
+        self._paused_until = max(self._paused_until, until)
+
     def _record_failure(self, error: ProviderError) -> None:
         note = FailureNote(error.category.value, error.message, self._clock())
         self.last_failure = note
+        if error.category is ProviderCategory.RATE_LIMIT:
+            self.pause_until(self._clock() + (error.retry_after_s or self._settings.rate_limit_pause_s))
         if error.category in PERMANENT:
             if self._disabled_by is None:
                 logger.error("video switched off until a probe succeeds: %s", error)

@@ -44,12 +44,15 @@ class OwnedInMemoryBroker(InMemoryBroker):
         await super().shutdown()
 
 
+RESULT_TTL_S = 3600
+
+
 def _stream_broker(url: str, queue_name: str, maxlen: int, redeliver_after_s: float) -> AsyncBroker:
     # Imported here: an embedded server never loads redis.
     from redis.asyncio import Redis
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
-    from taskiq_redis import RedisStreamBroker
+    from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
 
     class ClaimKeepingStreamBroker(RedisStreamBroker):
         """RedisStreamBroker that takes over abandoned jobs even when no new job arrives, and keeps its own
@@ -156,7 +159,11 @@ def _stream_broker(url: str, queue_name: str, maxlen: int, redeliver_after_s: fl
                     await keeper
             await super().shutdown()
 
-    return ClaimKeepingStreamBroker()
+    # Job outcomes live in the media table; the result backend only keeps taskiq's own records of
+    # each run for an hour (inspection, `wait_result` in tools), then Redis expires them.
+    return ClaimKeepingStreamBroker().with_result_backend(
+        RedisAsyncResultBackend(url, result_ex_time=RESULT_TTL_S)
+    )
 
 
 def _text(value: str | bytes) -> str:
@@ -182,7 +189,8 @@ class TaskiqJobQueue:
         redeliver_after_s: float = DEFAULT_REDELIVER_AFTER_S,
     ) -> TaskiqJobQueue:
         """Jobs go to the Redis stream `queue_name` (consumer group of the same name); this process only
-        enqueues unless it calls `receive`. No result backend: jobs report through the media table."""
+        enqueues unless it calls `receive`. Results are kept an hour in Redis; outcomes that matter are in
+        the media table."""
         return cls(_stream_broker(url, queue_name, maxlen, redeliver_after_s), distributed=True)
 
     @property
