@@ -10,6 +10,9 @@ question, then for each question think and POST the answer (which returns the ne
 
 * seed: MEDIA_CACHE=false, LOOKAHEAD=false. Every request speaks its question and renders a new clip, and
   waits for it (the seed's behaviour).
+* distributed (`--modes pipeline,distributed`): the pipeline on two API instances and two workers with
+  PostgreSQL, the Redis broker and shared provider health (one machine, so one media directory), the
+  candidates alternating between the instances request by request.
 * pipeline: cache, single-flight and look-ahead on; VIDEO_WAIT_S bounds how long a question waits for its
   clip (default 0: at once), after which it is delivered with audio and `video_status: pending`.
 """
@@ -27,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +50,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def process(args: list[str], env: dict[str, str], health_url: str, log: Path) -> Iterator[None]:
+def process(args: list[str], env: dict[str, str], health_url: str | None, log: Path) -> Iterator[None]:
     with log.open("wb") as out:
         child = subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
@@ -54,6 +58,11 @@ def process(args: list[str], env: dict[str, str], health_url: str, log: Path) ->
             while True:
                 if child.poll() is not None:
                     raise SystemExit(f"{args[1:3]} exited early; see {log}")
+                if health_url is None:  # a worker has no port: alive after a moment is enough
+                    time.sleep(2)
+                    if child.poll() is not None:
+                        raise SystemExit(f"{args[1:3]} exited early; see {log}")
+                    break
                 with contextlib.suppress(httpx.TransportError):
                     if httpx.get(health_url, timeout=1).status_code < 500:
                         break
@@ -85,14 +94,20 @@ class ModeResult:
         return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-async def candidate(client: httpx.AsyncClient, think_s: float, result: ModeResult) -> None:
-    response = await client.post("/api/v1/interview/start")
+async def candidate(clients: list[httpx.AsyncClient], think_s: float, result: ModeResult) -> None:
+    # Request by request the candidate alternates between the instances (one with a single instance).
+    turn = iter(range(1_000_000))
+
+    def client() -> httpx.AsyncClient:
+        return clients[next(turn) % len(clients)]
+
+    response = await client().post("/api/v1/interview/start")
     if response.status_code != 200:
         result.errors += 1
         return
     session_id = response.json()["session_id"]
     asked = time.perf_counter()
-    response = await client.get(f"/api/v1/interview/{session_id}/question")
+    response = await client().get(f"/api/v1/interview/{session_id}/question")
     while True:
         result.waits.append(time.perf_counter() - asked)
         if response.status_code != 200:
@@ -105,22 +120,27 @@ async def candidate(client: httpx.AsyncClient, think_s: float, result: ModeResul
         result.with_video += body["video_status"] == "ready"
         await asyncio.sleep(think_s)
         asked = time.perf_counter()
-        response = await client.post(
+        response = await client().post(
             f"/api/v1/interview/{session_id}/answer",
             json={"question_id": body["question_id"], "answer_text": "A considered answer."},
         )
 
 
-async def load(base_url: str, candidates: int, think_s: float, result: ModeResult) -> None:
+async def load(base_urls: list[str], candidates: int, think_s: float, result: ModeResult) -> None:
     timeout = httpx.Timeout(600, connect=10)
     limits = httpx.Limits(max_connections=candidates * 2)
-    async with httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits))
+            for url in base_urls
+        ]
         started = time.perf_counter()
-        await asyncio.gather(*(candidate(client, think_s, result) for _ in range(candidates)))
+        await asyncio.gather(*(candidate(clients, think_s, result) for _ in range(candidates)))
         result.wall_s = time.perf_counter() - started
-        metrics = (await client.get("/api/v1/metrics")).json()
-        result.syntheses = metrics["syntheses"]
-        result.clips_created = metrics["clips_created"]
+        for client in clients:
+            metrics = (await client.get("/api/v1/metrics")).json()
+            result.syntheses += metrics["syntheses"]
+            result.clips_created += metrics["clips_created"]
 
 
 def run_mode(mode: str, args: argparse.Namespace, model_dir: Path, work: Path) -> ModeResult:
@@ -154,7 +174,76 @@ def run_mode(mode: str, args: argparse.Namespace, model_dir: Path, work: Path) -
     with process(sim_args, base_env, sim_health, work / f"{mode}-did.log"):
         app_health = f"http://127.0.0.1:{app_port}/api/v1/health"
         with process([sys.executable, "main.py"], app_env, app_health, work / f"{mode}-app.log"):
-            asyncio.run(load(f"http://127.0.0.1:{app_port}", args.candidates, args.think_s, result))
+            asyncio.run(load([f"http://127.0.0.1:{app_port}"], args.candidates, args.think_s, result))
+    return result
+
+
+def run_distributed(args: argparse.Namespace, model_dir: Path, work: Path) -> ModeResult:
+    """Two API instances and two workers on PostgreSQL and Redis, sharing one media directory."""
+    database = f"bench_{uuid.uuid4().hex[:10]}"
+    queue = f"bench:{database}"
+    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-q", "-c"]
+    subprocess.run([*psql, f"CREATE DATABASE {database}"], check=True)
+    sim_port, ports = free_port(), [free_port(), free_port()]
+    base_env = {**os.environ, "MODEL_DIR": str(model_dir), "PYTHONUNBUFFERED": "1"}
+    shared_env = {
+        **base_env,
+        "DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}",
+        "BROKER_URL": "redis://127.0.0.1:6379/0",
+        "BROKER_QUEUE": queue,
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "MEDIA_DIR": str(work / "distributed-media"),
+        "HOST": "127.0.0.1",
+        "TTS_ENGINES": "piper",
+        "DID_API_URL": f"http://127.0.0.1:{sim_port}",
+        "DID_API_KEY": SIM_KEY,
+        "DID_MAX_PARALLEL": str(args.did_parallelism),
+        "DID_POLL_INITIAL_S": "0.5",
+        "DID_POLL_MAX_S": "2",
+        "AVATAR_GENERATION_TIMEOUT_S": "600",
+        "VIDEO_WAIT_S": str(args.video_wait_s),
+    }
+    sim_args = [
+        sys.executable, "-m", "interviewai", "did-sim", "--port", str(sim_port), "--no-voice",
+        "--latency-s", str(args.did_latency_s), "--render-factor", str(args.render_factor),
+        "--credits", "100000", "--render-parallelism", str(args.did_parallelism), "--api-key", SIM_KEY,
+    ]  # fmt: skip
+    result = ModeResult("distributed")
+    try:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(
+                process(
+                    sim_args, base_env, f"http://127.0.0.1:{sim_port}/clips/presenters", work / "dist-did.log"
+                )
+            )
+            for index, port in enumerate(ports):
+                env = {**shared_env, "DATA_DIR": str(work / f"api-{index}"), "PORT": str(port)}
+                health = f"http://127.0.0.1:{port}/api/v1/health"
+                stack.enter_context(
+                    process([sys.executable, "main.py"], env, health, work / f"api-{index}.log")
+                )
+            for index in range(2):
+                env = {**shared_env, "DATA_DIR": str(work / f"worker-{index}")}
+                stack.enter_context(
+                    process(
+                        [sys.executable, "-m", "interviewai", "worker"],
+                        env,
+                        None,
+                        work / f"worker-{index}.log",
+                    )
+                )
+            urls = [f"http://127.0.0.1:{port}" for port in ports]
+            asyncio.run(load(urls, args.candidates, args.think_s, result))
+        # The workers do the rendering: count what exists rather than what each process says it did.
+        counts = subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-t", "-A", "-c",
+             "SELECT count(*) FILTER (WHERE kind = 'speech'), count(*) FILTER (WHERE kind = 'clip') FROM media"],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip().split("|")  # fmt: skip
+        result.syntheses, result.clips_created = int(counts[0]), int(counts[1])
+    finally:
+        subprocess.run([*psql, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"], check=False)
+        subprocess.run(["redis-cli", "-h", "127.0.0.1", "DEL", queue], check=False, capture_output=True)
     return result
 
 
@@ -171,7 +260,7 @@ def report(results: list[ModeResult], args: argparse.Namespace) -> None:
             f"{r.mode:<10}{statistics.median(r.waits):>8.2f}{r.pct(0.95):>8.2f}{max(r.waits):>8.2f}"
             f"{share:>8}{r.clips_created:>7}{r.syntheses:>7}{r.errors:>8}{r.wall_s:>8.0f}"
         )
-    if len(results) == 2:
+    if len(results) == 2 and results[0].mode == "seed":
         seed, pipe = results
         print(
             f"ratios (pipeline / seed): p50 {statistics.median(pipe.waits) / statistics.median(seed.waits):.3f},"
@@ -198,7 +287,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-interviews-") as work:
         for mode in args.modes.split(","):
             print(f"running {mode} ...", flush=True)
-            results.append(run_mode(mode, args, args.model_dir, Path(work)))
+            if mode == "distributed":
+                results.append(run_distributed(args, args.model_dir, Path(work)))
+            else:
+                results.append(run_mode(mode, args, args.model_dir, Path(work)))
     report(results, args)
     return 0
 
