@@ -19,8 +19,9 @@ from interviewai.services.single_flight import SingleFlight
 logger = logging.getLogger(__name__)
 
 SPEECH = "speech"
-# A synthesis takes well under a minute; a claim this quiet belongs to a process that died.
-SPEECH_STALE_AFTER_S = 60.0
+# The owner of a synthesis beats every third of this; a claim this quiet belongs to a process that died, and
+# a candidate waiting on that question's audio waits at most this long before another process takes over.
+SPEECH_STALE_AFTER_S = 10.0
 SPEECH_TIMEOUT_S = 120.0
 
 
