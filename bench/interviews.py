@@ -143,16 +143,21 @@ async def load(base_urls: list[str], candidates: int, think_s: float, result: Mo
             result.clips_created += metrics["clips_created"]
 
 
+def simulator_command(args: argparse.Namespace, port: int) -> list[str]:
+    """`interviewai did-sim` with the benchmark's latency, enough credits and no voice (clips use our MP3)."""
+    return [
+        sys.executable, "-m", "interviewai", "did-sim", "--port", str(port), "--no-voice",
+        "--latency-s", str(args.did_latency_s), "--render-factor", str(args.render_factor),
+        "--credits", "100000", "--render-parallelism", str(args.did_parallelism), "--api-key", SIM_KEY,
+    ]  # fmt: skip
+
+
 def run_mode(mode: str, args: argparse.Namespace, model_dir: Path, work: Path) -> ModeResult:
     sim_port, app_port = free_port(), free_port()
     data_dir = work / mode
     data_dir.mkdir()
     base_env = {**os.environ, "MODEL_DIR": str(model_dir), "PYTHONUNBUFFERED": "1"}
-    sim_args = [
-        sys.executable, "-m", "interviewai", "did-sim", "--port", str(sim_port), "--no-voice",
-        "--latency-s", str(args.did_latency_s), "--render-factor", str(args.render_factor),
-        "--credits", "100000", "--render-parallelism", str(args.did_parallelism), "--api-key", SIM_KEY,
-    ]  # fmt: skip
+    sim_args = simulator_command(args, sim_port)
     app_env = {
         **base_env,
         "DATA_DIR": str(data_dir),
@@ -203,11 +208,7 @@ def run_distributed(args: argparse.Namespace, model_dir: Path, work: Path) -> Mo
         "AVATAR_GENERATION_TIMEOUT_S": "600",
         "VIDEO_WAIT_S": str(args.video_wait_s),
     }
-    sim_args = [
-        sys.executable, "-m", "interviewai", "did-sim", "--port", str(sim_port), "--no-voice",
-        "--latency-s", str(args.did_latency_s), "--render-factor", str(args.render_factor),
-        "--credits", "100000", "--render-parallelism", str(args.did_parallelism), "--api-key", SIM_KEY,
-    ]  # fmt: skip
+    sim_args = simulator_command(args, sim_port)
     result = ModeResult("distributed")
     try:
         with contextlib.ExitStack() as stack:
