@@ -152,6 +152,19 @@ def simulator_command(args: argparse.Namespace, port: int) -> list[str]:
     ]  # fmt: skip
 
 
+def server_environment(args: argparse.Namespace, sim_port: int) -> dict[str, str]:
+    """What every server process of the benchmark shares: the offline voice and the D-ID simulator."""
+    return {
+        "TTS_ENGINES": "piper",
+        "DID_API_URL": f"http://127.0.0.1:{sim_port}",
+        "DID_API_KEY": SIM_KEY,
+        "DID_MAX_PARALLEL": str(args.did_parallelism),
+        "DID_POLL_INITIAL_S": "0.5",
+        "DID_POLL_MAX_S": "2",
+        "AVATAR_GENERATION_TIMEOUT_S": "600",
+    }
+
+
 def run_mode(mode: str, args: argparse.Namespace, model_dir: Path, work: Path) -> ModeResult:
     sim_port, app_port = free_port(), free_port()
     data_dir = work / mode
@@ -163,13 +176,7 @@ def run_mode(mode: str, args: argparse.Namespace, model_dir: Path, work: Path) -
         "DATA_DIR": str(data_dir),
         "HOST": "127.0.0.1",
         "PORT": str(app_port),
-        "TTS_ENGINES": "piper",
-        "DID_API_URL": f"http://127.0.0.1:{sim_port}",
-        "DID_API_KEY": SIM_KEY,
-        "DID_MAX_PARALLEL": str(args.did_parallelism),
-        "DID_POLL_INITIAL_S": "0.5",
-        "DID_POLL_MAX_S": "2",
-        "AVATAR_GENERATION_TIMEOUT_S": "600",
+        **server_environment(args, sim_port),
         "MEDIA_CACHE": "false" if mode == "seed" else "true",
         "LOOKAHEAD": "false" if mode == "seed" else "true",
         "VIDEO_WAIT_S": "" if mode == "seed" else str(args.video_wait_s),
@@ -199,13 +206,7 @@ def run_distributed(args: argparse.Namespace, model_dir: Path, work: Path) -> Mo
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "MEDIA_DIR": str(work / "distributed-media"),
         "HOST": "127.0.0.1",
-        "TTS_ENGINES": "piper",
-        "DID_API_URL": f"http://127.0.0.1:{sim_port}",
-        "DID_API_KEY": SIM_KEY,
-        "DID_MAX_PARALLEL": str(args.did_parallelism),
-        "DID_POLL_INITIAL_S": "0.5",
-        "DID_POLL_MAX_S": "2",
-        "AVATAR_GENERATION_TIMEOUT_S": "600",
+        **server_environment(args, sim_port),
         "VIDEO_WAIT_S": str(args.video_wait_s),
     }
     sim_args = simulator_command(args, sim_port)

@@ -24,14 +24,6 @@ class FlightTimeout(Exception):
     """Nobody finished the key before the caller's deadline (the producer keeps going)."""
 
 
-class FlightFailed(Exception):
-    """The producer of the key failed; `error` is what it recorded."""
-
-    def __init__(self, key: str, error: str) -> None:
-        super().__init__(f"{key}: {error}")
-        self.error = error
-
-
 class SingleFlight:
     """The media index row is the lock; in-process waiters are woken at once, others poll the row."""
 
@@ -54,13 +46,12 @@ class SingleFlight:
         is_valid: Validator,
         stale_after_s: float,
         timeout_s: float,
-        retry_failed: bool = True,
     ) -> MediaEntry | None:
         """The ready entry for `key`, producing it here if nobody else is.
 
         Returns None when the key's claim was released without a result (the producer stored the media
-        under another key), so the caller should look again. Raises FlightTimeout past `timeout_s`, and
-        FlightFailed when another producer failed and `retry_failed` is False.
+        under another key), so the caller should look again. Raises FlightTimeout past `timeout_s`; a key
+        whose last producer failed is claimed and produced again.
         """
         deadline = time.monotonic() + timeout_s
         poll = _FIRST_POLL_S
@@ -75,8 +66,6 @@ class SingleFlight:
                 continue
             if entry is None and saw_pending:
                 return None
-            if entry is not None and entry.state is MediaState.FAILED and not retry_failed:
-                raise FlightFailed(key, entry.error or "failed")
             claim = await self._index.claim(key, kind, self._owner, self._clock(), stale_after_s)
             if claim.owned:
                 return await self._produce(key, claim.entry, produce, stale_after_s)
