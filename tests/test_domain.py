@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from interviewai.adapters.question_bank import load_question_bank
 from interviewai.domain.errors import SessionExpired, SessionFinished, WrongQuestion
-from interviewai.domain.questions import InvalidQuestionBank, QuestionBank
+from interviewai.domain.questions import Question, QuestionType
 from interviewai.domain.session import InterviewSession, SessionState, new_session_id
 from interviewai.settings import AvatarMode, Settings, SettingsError, load_settings
 
@@ -17,10 +16,10 @@ T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def _session(count: int = 3) -> InterviewSession:
-    bank = QuestionBank.from_records(
-        [{"id": i * 10, "type": "behavioral", "text": f"Question {i}?"} for i in range(1, count + 1)]
+    questions = tuple(
+        Question(id=i * 10, text=f"Question {i}?", type=QuestionType.BEHAVIORAL) for i in range(1, count + 1)
     )
-    return InterviewSession.start(new_session_id(), bank.questions, T0)
+    return InterviewSession.start(new_session_id(), questions, T0)
 
 
 def test_answers_advance_in_order_and_complete() -> None:
@@ -77,34 +76,6 @@ def test_packaged_bank_has_the_seed_mix() -> None:
         "situational", "technical", "technical", "behavioral", "closing",
     ]  # fmt: skip
     assert [q.id for q in bank.questions] == list(range(1, 11))
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        ("questions: []", "no questions"),
-        ("questions:\n  - {id: 1, type: chatty, text: 'Hi?'}", "'type' must be one of"),
-        ("questions:\n  - {id: 1, type: closing, text: ''}", "'text' must be a non-empty string"),
-        (
-            "questions:\n  - {id: 1, type: closing, text: 'A?'}\n  - {id: 1, type: closing, text: 'B?'}",
-            "used twice",
-        ),
-        ("questions:\n  - {id: -3, type: closing, text: 'A?'}", "positive integer"),
-        ("questions:\n  - {id: 1, type: closing, text: 'A?', extra: 1}", "unknown field"),
-        ("{{{", "not valid YAML"),
-        ("just a string", "must hold a list"),
-    ],
-)
-def test_invalid_banks_name_the_problem(tmp_path: Path, content: str, message: str) -> None:
-    path = tmp_path / "bank.yaml"
-    path.write_text(content)
-    with pytest.raises(InvalidQuestionBank, match=message):
-        load_question_bank(path)
-
-
-def test_missing_bank_file_is_reported(tmp_path: Path) -> None:
-    with pytest.raises(InvalidQuestionBank, match="cannot read"):
-        load_question_bank(tmp_path / "absent.yaml")
 
 
 @pytest.mark.parametrize(

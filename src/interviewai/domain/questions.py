@@ -1,11 +1,11 @@
-"""Interview questions and the validated bank they come from."""
+"""Interview questions, roles, skills and rubrics, and the validated bank they come from."""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 
 class QuestionType(str, enum.Enum):
@@ -16,57 +16,115 @@ class QuestionType(str, enum.Enum):
     CLOSING = "closing"
 
 
+class Seniority(str, enum.Enum):
+    JUNIOR = "junior"
+    MID = "mid"
+    SENIOR = "senior"
+
+
+# `seniority: any` in a bank means every level.
+ANY_SENIORITY: frozenset[Seniority] = frozenset(Seniority)
+MAX_QUESTION_CHARS = 1000
+# Bank ids are 1..MAX_BANK_QUESTION_ID; ids above it are reserved for questions made during a session.
+MAX_BANK_QUESTION_ID = 999_999
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One scored aspect of an answer, described at its two ends (1 and 5)."""
+
+    name: str
+    label: str
+    score_1: str
+    score_5: str
+    description: str = ""
+    weight: float = 1.0
+    signals: tuple[str, ...] = ()
+    """Phrases that suggest the criterion is met (hints for the offline evaluator)."""
+
+
+@dataclass(frozen=True)
+class Rubric:
+    criteria: tuple[Criterion, ...]
+
+    @property
+    def total_weight(self) -> float:
+        return sum(c.weight for c in self.criteria)
+
+    def criterion(self, name: str) -> Criterion | None:
+        return next((c for c in self.criteria if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class Role:
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Skill:
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Question:
     id: int
     text: str
     type: QuestionType
+    roles: tuple[str, ...] = ()
+    """Role ids the question is written for; empty means a general question for any role."""
+    skills: tuple[str, ...] = ()
+    seniority: frozenset[Seniority] = ANY_SENIORITY
+    key_points: tuple[str, ...] = ()
+    rubric: Rubric | None = None
+    """Replaces the type's rubric for this question when set."""
+
+    @property
+    def is_general(self) -> bool:
+        return not self.roles
+
+    def suits(self, seniority: Seniority | None) -> bool:
+        return seniority is None or seniority in self.seniority
+
+
+@dataclass(frozen=True)
+class BankProblem:
+    """One thing wrong with a bank document: where (line, field path) and what."""
+
+    field: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line is not None else ""
+        return f"{where}{self.field}: {self.message}" if self.field else f"{where}{self.message}"
 
 
 class InvalidQuestionBank(ValueError):
-    """The bank file does not describe a usable list of questions."""
+    """The bank document is not usable; `problems` lists every problem found, in document order."""
+
+    def __init__(self, message: str, problems: tuple[BankProblem, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems = problems
 
 
-MAX_QUESTION_CHARS = 1000
+def _empty_rubrics() -> Mapping[QuestionType, Rubric]:
+    return MappingProxyType({})
 
 
 @dataclass(frozen=True)
 class QuestionBank:
     questions: tuple[Question, ...]
-
-    @classmethod
-    def from_records(cls, records: Iterable[Mapping[str, Any]]) -> QuestionBank:
-        """Build a bank from plain records, naming the first record that is wrong."""
-        questions: list[Question] = []
-        seen_ids: set[int] = set()
-        for position, record in enumerate(records, start=1):
-            where = f"question #{position}"
-            if not isinstance(record, Mapping):
-                raise InvalidQuestionBank(f"{where}: expected a mapping with id, text and type")
-            unknown = set(record) - {"id", "text", "type"}
-            if unknown:
-                raise InvalidQuestionBank(f"{where}: unknown field(s) {sorted(unknown)}")
-            question_id = record.get("id")
-            if not isinstance(question_id, int) or isinstance(question_id, bool) or question_id < 1:
-                raise InvalidQuestionBank(f"{where}: 'id' must be a positive integer")
-            if question_id in seen_ids:
-                raise InvalidQuestionBank(f"{where}: id {question_id} is used twice")
-            text = record.get("text")
-            if not isinstance(text, str) or not text.strip():
-                raise InvalidQuestionBank(f"{where}: 'text' must be a non-empty string")
-            if len(text) > MAX_QUESTION_CHARS:
-                raise InvalidQuestionBank(f"{where}: 'text' is longer than {MAX_QUESTION_CHARS} characters")
-            raw_type = record.get("type")
-            try:
-                question_type = QuestionType(raw_type)
-            except ValueError:
-                allowed = ", ".join(t.value for t in QuestionType)
-                raise InvalidQuestionBank(f"{where}: 'type' must be one of {allowed}") from None
-            seen_ids.add(question_id)
-            questions.append(Question(id=question_id, text=" ".join(text.split()), type=question_type))
-        if not questions:
-            raise InvalidQuestionBank("the bank has no questions")
-        return cls(questions=tuple(questions))
+    name: str = ""
+    roles: tuple[Role, ...] = ()
+    skills: tuple[Skill, ...] = ()
+    rubrics: Mapping[QuestionType, Rubric] = field(default_factory=_empty_rubrics)
+    """Per-type rubrics: the bank's own over the packaged defaults."""
 
     def __len__(self) -> int:
         return len(self.questions)
@@ -75,3 +133,16 @@ class QuestionBank:
     def question_types(self) -> list[str]:
         """Distinct types in the order they first appear."""
         return list(dict.fromkeys(q.type.value for q in self.questions))
+
+    def question(self, question_id: int) -> Question | None:
+        return next((q for q in self.questions if q.id == question_id), None)
+
+    def role(self, role_id: str) -> Role | None:
+        return next((r for r in self.roles if r.id == role_id), None)
+
+    def skill(self, skill_id: str) -> Skill | None:
+        return next((s for s in self.skills if s.id == skill_id), None)
+
+    def rubric_for(self, question: Question) -> Rubric | None:
+        """The question's own rubric, else its type's (the bank's, else the packaged default)."""
+        return question.rubric or self.rubrics.get(question.type)
