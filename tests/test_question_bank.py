@@ -193,6 +193,7 @@ def test_uploaded_banks_may_use_the_vocabulary_they_are_given() -> None:
 
 def test_packaged_rubrics_are_the_defaults_a_bank_can_override() -> None:
     packaged = load_packaged_rubrics()
+    assert set(packaged) == set(QuestionType)
     assert all(r.criteria and all(c.weight > 0 for c in r.criteria) for r in packaged.values())
     bank = parse_bank(FULL.encode(), "bank.yaml", default_rubrics=packaged)
     expected = {**packaged, QuestionType.TECHNICAL: bank.rubrics[QuestionType.TECHNICAL]}
