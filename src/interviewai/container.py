@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from interviewai.adapters.avatar.did import DidClipRenderer
 
 from interviewai.adapters.blobs.files import FileBlobStore
+from interviewai.adapters.embeddings.minilm import MiniLmEmbedder
 from interviewai.adapters.question_bank import load_question_bank
 from interviewai.adapters.queue.taskiq_queue import TaskiqJobQueue
 from interviewai.adapters.speech.edge import (
@@ -34,7 +35,7 @@ from interviewai.adapters.store.database import create_engine, migrate
 from interviewai.adapters.store.media_index import SqlMediaIndex
 from interviewai.adapters.store.sql import SqlSessionStore
 from interviewai.background import BackgroundTasks
-from interviewai.domain.ports import BlobStore, SpeechSynthesizer
+from interviewai.domain.ports import BlobStore, Embedder, SpeechSynthesizer
 from interviewai.domain.questions import InvalidQuestionBank, QuestionBank
 from interviewai.domain.speech import VoiceSettings
 from interviewai.services.interview import InterviewService
@@ -164,6 +165,8 @@ class Container:
     blobs: BlobStore
     tasks: BackgroundTasks
     jobs: TaskiqJobQueue
+    # For the services that need sentence embeddings (evaluation, plans); loaded once per lifespan.
+    embedder: Embedder
 
 
 @contextlib.asynccontextmanager
@@ -185,6 +188,10 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
         stack.push_async_callback(asyncio.to_thread, piper.close)
         speech = build_speech_service(settings, piper)
         stack.push_async_callback(speech.aclose)
+        embedder = await MiniLmEmbedder.open(
+            threads=settings.embedding_threads, timeout_s=settings.embeddings_timeout_s
+        )
+        stack.push_async_callback(asyncio.to_thread, embedder.close)
 
         blobs = await open_blob_store(settings, stack)
         index = SqlMediaIndex(engine)
@@ -259,6 +266,7 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
             blobs=blobs,
             tasks=tasks,
             jobs=jobs,
+            embedder=embedder,
         )
 
 

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     media_cache: bool = True
     lookahead: bool = True
 
+    # Sentence embeddings (answer relevance, job-ad matching).
+    embeddings_threads: int = Field(0, ge=0, le=64, description="Embedding worker threads; 0: one per core")
+    embeddings_timeout_s: float = Field(10.0, gt=0, le=600, description="Deadline of one embedding call")
+
     # Sessions.
     session_timeout_s: float = Field(1800.0, gt=0)
     session_sweep_interval_s: float = Field(60.0, gt=0)
@@ -176,6 +180,10 @@ class Settings(BaseSettings):
     @property
     def synthesis_parallelism(self) -> int:
         return self.tts_max_parallel or (os.cpu_count() or 1)
+
+    @property
+    def embedding_threads(self) -> int:
+        return self.embeddings_threads or (os.cpu_count() or 1)
 
 
 class SettingsError(SystemExit):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from interviewai.domain.avatar import ClipRequest, ClipStatus, Credits, Presenter
 from interviewai.domain.media_index import Claim, MediaEntry
@@ -137,3 +140,19 @@ class HealthBoard(Protocol):
     async def mark_up(self, provider: str) -> None: ...
 
     async def snapshot(self) -> dict[str, tuple[float, str]]: ...
+
+
+class Embedder(Protocol):
+    """Sentence embeddings: float32 rows of unit length, so the dot product of two rows is their cosine."""
+
+    @property
+    def model_name(self) -> str:
+        """Names the model and its settings; vectors of different names must never be compared."""
+        ...
+
+    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """One row per text, shape (len(texts), dim); an empty list gives (0, dim).
+
+        Runs off the event loop with a deadline; raises ProviderError (timeout) when it passes.
+        """
+        ...
