@@ -1,4 +1,4 @@
-"""The packaged rubrics: every question type has one and every criterion has the fields evaluators rely on."""
+"""The packaged judging content: per-type rubrics with the fields evaluators rely on, and key points per question."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from interviewai.adapters.question_bank import load_question_bank
 from interviewai.domain.questions import QuestionType
 
 REQUIRED = ("name", "label", "description", "score_1", "score_5")
@@ -67,3 +68,12 @@ def test_situational_and_technical_rubrics_cover_what_the_issue_names() -> None:
     rubrics = _rubrics()
     assert {"priorities", "first_steps", "communication"} <= {c["name"] for c in rubrics["situational"]}
     assert {"key_points", "reasoning", "clarity"} <= {c["name"] for c in rubrics["technical"]}
+
+
+def test_every_default_question_has_three_to_six_key_points_and_a_rubric() -> None:
+    bank = load_question_bank(None)
+    for question in bank.questions:
+        assert 3 <= len(question.key_points) <= 6, question.id
+        assert len(set(question.key_points)) == len(question.key_points), question.id
+        rubric = bank.rubric_for(question)
+        assert rubric is not None and rubric.criteria, question.id
