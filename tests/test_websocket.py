@@ -210,7 +210,7 @@ async def test_an_expired_session_is_refused_with_its_code(live: Live) -> None:
 BAD_MESSAGES: list[tuple[str, str | bytes, str]] = [
     ("oversized", json.dumps({"type": "ping", "data": {"pad": "x" * 200_000}}), "message_too_large"),
     ("malformed JSON", '{"type": "start"', "invalid_json"),
-    ("not UTF-8", b"\xff\xfe\xfd", "invalid_json"),
+    ("not UTF-8", b"\xff\xfe\xfd", "invalid_encoding"),
     ("a JSON array", "[1, 2, 3]", "validation_error"),
     ("a JSON string", '"start"', "validation_error"),
     ("no type", '{"data": {}}', "validation_error"),

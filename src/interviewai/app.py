@@ -10,10 +10,10 @@ from importlib import resources
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from interviewai import __version__
-from interviewai.api.errors import error_response, install_error_handlers
+from interviewai.api.errors import install_error_handlers
+from interviewai.api.limits_body import BodyLimit
 from interviewai.api.routes import router
 from interviewai.api.websocket import websocket_router
 from interviewai.container import build_container
@@ -21,25 +21,6 @@ from interviewai.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
 WEB_CLIENT = resources.files("interviewai") / "web"
-
-
-class RequestSizeLimit:
-    """Refuses bodies that declare more than `max_bytes` before anything reads them."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            declared = dict(scope["headers"]).get(b"content-length")
-            if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-                response = error_response(
-                    413, "payload_too_large", f"The request body must be at most {self.max_bytes} bytes."
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 async def web_client_page() -> FileResponse:
@@ -70,5 +51,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The web client: its page at `/`, its scripts and styles under /web (the API keeps its own 404s).
     app.mount("/web", StaticFiles(packages=[("interviewai", "web")]), name="web")
     app.add_api_route("/", web_client_page, methods=["GET", "HEAD"], include_in_schema=False)
-    app.add_middleware(RequestSizeLimit, max_bytes=resolved.max_request_bytes)
+    app.add_middleware(BodyLimit, max_bytes=resolved.max_request_bytes)
     return app

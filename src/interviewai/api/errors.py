@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from interviewai.api.json_safety import excerpt
 from interviewai.domain.errors import (
     ConcurrentUpdate,
     DomainError,
@@ -75,17 +76,42 @@ async def _api_error(_request: Request, error: Exception) -> JSONResponse:
     return error_response(error.status_code, error.code, error.message)
 
 
+def validation_problems(problems: list[Any]) -> list[dict[str, Any]]:
+    """pydantic's problems as a client may read them: no `ctx` (it may hold exception objects), and the
+    offending input only as a short excerpt (a 1 MB string, NaN or a lone surrogate is never echoed)."""
+    return [
+        {
+            "type": p.get("type"),
+            "loc": [excerpt(part) for part in p.get("loc", ())],
+            "msg": p.get("msg"),
+            **({"input": excerpt(p["input"])} if "input" in p else {}),
+        }
+        for p in problems
+    ]
+
+
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     problems = list(error.errors())
     code = "invalid_json" if any(p.get("type") == "json_invalid" for p in problems) else "validation_error"
-    # pydantic's `ctx` may hold exception objects; keep only what a client can read.
-    cleaned = [{k: v for k, v in p.items() if k in {"type", "loc", "msg", "input"}} for p in problems]
-    return error_response(422, code, cleaned)
+    return error_response(422, code, validation_problems(problems))
+
+
+# FastAPI answers a body its JSON parser could not decode with a bare 400 raised from the parser's error;
+# these say which kind of bad body it was.
+_BODY_PARSE_ERRORS: tuple[tuple[type[BaseException], int, str, str], ...] = (
+    (UnicodeDecodeError, 400, "invalid_encoding", "The request body is not valid UTF-8."),
+    (RecursionError, 400, "json_too_deep", "The request body's JSON is nested too deeply."),
+    (ValueError, 422, "invalid_json", "The request body is not valid JSON."),
+)
 
 
 async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 400 and error.__cause__ is not None:
+        for kind, status_code, code, message in _BODY_PARSE_ERRORS:
+            if isinstance(error.__cause__, kind):
+                return error_response(status_code, code, message)
     code = HTTP_CODES.get(error.status_code, "http_error")
     return error_response(error.status_code, code, error.detail, headers=dict(error.headers or {}))
 
@@ -135,8 +161,8 @@ def websocket_error(error: Exception) -> dict[str, Any]:
         return {"code": error.code, "message": error.message}
     if isinstance(error, ValidationError):
         problems = error.errors()
-        message = "; ".join(f"{'.'.join(map(str, p['loc'])) or 'data'}: {p['msg']}" for p in problems)
-        detail = [{"type": p["type"], "loc": list(p["loc"]), "msg": p["msg"]} for p in problems]
+        detail = validation_problems(list(problems))
+        message = "; ".join(f"{'.'.join(map(str, p['loc'])) or 'data'}: {p['msg']}" for p in detail)
         return {"code": "validation_error", "message": message, "detail": detail}
     logger.error("unhandled error on the interview WebSocket", exc_info=error)
     return {"code": "internal_error", "message": INTERNAL_ERROR_MESSAGE}

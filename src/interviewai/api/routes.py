@@ -58,6 +58,15 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorResponse, "description": "Wrong question or finished session"},
     422: {"model": ErrorResponse, "description": "Malformed request (`validation_error`, `invalid_json`)"},
 }
+# Routes that read a JSON body can also refuse it before validation.
+_BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    400: {
+        "model": ErrorResponse,
+        "description": "Body not UTF-8 (`invalid_encoding`) or nested too deeply (`json_too_deep`)",
+    },
+    413: {"model": ErrorResponse, "description": "Body over MAX_REQUEST_BYTES (`payload_too_large`)"},
+}
 # Content-addressed media never changes under its name, so clients may cache it for a year.
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
 _MEDIA_KINDS = {
@@ -153,7 +162,7 @@ async def voices(container: ContainerDep) -> VoicesResponse:
     return VoicesResponse(voices=[VoiceModel(**asdict(voice)) for voice in found])
 
 
-@router.post("/interview/start", response_model=StartResponse, responses=_ERRORS, tags=["interview"])
+@router.post("/interview/start", response_model=StartResponse, responses=_BODY_ERRORS, tags=["interview"])
 async def start_interview(
     container: ContainerDep,
     urls: UrlsDep,
@@ -187,7 +196,7 @@ async def current_question(
 @router.post(
     "/interview/{session_id}/answer",
     response_model=QuestionResponse | CompletionResponse,
-    responses=_ERRORS,
+    responses=_BODY_ERRORS,
     tags=["interview"],
 )
 async def submit_answer(

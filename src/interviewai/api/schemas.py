@@ -31,6 +31,12 @@ class AnswerRequest(BaseModel):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("answer_text must contain some text, not only whitespace")
+        if not value.isascii():
+            # Python's JSON parser lets lone surrogates through; they cannot be stored or sent back.
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("answer_text must be valid Unicode (it holds a lone surrogate)") from None
         return value
 
 

@@ -26,6 +26,7 @@ from interviewai.api.errors import (
     websocket_close_code,
     websocket_error,
 )
+from interviewai.api.json_safety import NotPlainJson, check_plain_json
 from interviewai.api.presenters import (
     avatar_image_url,
     delivery_response,
@@ -251,8 +252,17 @@ class InterviewConnection:
             )
         try:
             decoded = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as error:
+        except RecursionError:
+            raise ApiError(400, "json_too_deep", "The message's JSON is nested too deeply.") from None
+        except UnicodeDecodeError:
+            raise ApiError(400, "invalid_encoding", "The message is not valid UTF-8.") from None
+        except ValueError as error:
             raise ApiError(422, "invalid_json", f"The message is not valid JSON: {error}.") from None
+        try:
+            # Whatever is echoed back (a ping's timestamp) must be JSON and UTF-8 again.
+            check_plain_json(decoded)
+        except NotPlainJson as error:
+            raise ApiError(422, "validation_error", f"The message cannot be accepted: {error}.") from None
         if not isinstance(decoded, dict):
             raise ApiError(
                 422, "validation_error", 'A message must be a JSON object like {"type": "start", "data": {}}.'
