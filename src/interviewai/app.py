@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from importlib import resources
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse
 from starlette.staticfiles import StaticFiles
 
@@ -15,6 +15,7 @@ from interviewai import __version__
 from interviewai.api.errors import install_error_handlers
 from interviewai.api.limits_body import BodyLimit
 from interviewai.api.routes import router
+from interviewai.api.security import ApiKeyGuard, ApiKeys, install_log_masking, require_session_owner
 from interviewai.api.websocket import websocket_router
 from interviewai.container import build_container
 from interviewai.settings import Settings, load_settings
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="AI mock interviews: sessions, neural speech with measured lip-sync timings, avatars.",
         lifespan=lifespan,
         debug=resolved.debug,
+        dependencies=[Depends(require_session_owner)],
     )
     install_error_handlers(app)
     app.include_router(router)
@@ -52,4 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/web", StaticFiles(packages=[("interviewai", "web")]), name="web")
     app.add_api_route("/", web_client_page, methods=["GET", "HEAD"], include_in_schema=False)
     app.add_middleware(BodyLimit, max_bytes=resolved.max_request_bytes)
+    # Protections, innermost first (Starlette runs the last one added first).
+    install_log_masking()
+    api_keys = ApiKeys(resolved.api_key_list)
+    if api_keys.enabled:
+        app.add_middleware(ApiKeyGuard, keys=api_keys)
     return app

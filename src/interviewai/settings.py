@@ -15,6 +15,7 @@ _RATE_OR_VOLUME = re.compile(r"^[+-]\d+%$")
 _PITCH = re.compile(r"^[+-]\d+Hz$")
 KNOWN_ENGINES = ("edge", "piper")
 VIDEO_FETCH_ALLOWANCE_S = 5.0
+MIN_API_KEY_LENGTH = 16
 
 
 class AvatarMode(str, enum.Enum):
@@ -101,6 +102,9 @@ class Settings(BaseSettings):
     session_sweep_interval_s: float = Field(60.0, gt=0)
     ws_heartbeat_s: float = Field(30.0, gt=0, le=3600, description="Idle WebSocket ping interval")
 
+    # Protections (all off by default: the seed's clients send no key and come from anywhere).
+    api_keys: SecretStr = Field(SecretStr(""), description="Comma-separated keys; empty: no key needed")
+
     @field_validator("tts_rate", "tts_volume")
     @classmethod
     def _check_percent(cls, value: str) -> str:
@@ -147,6 +151,19 @@ class Settings(BaseSettings):
         if self.avatar_mode is AvatarMode.VIDEO and not self.did_api_key.get_secret_value():
             raise ValueError("AVATAR_MODE=video needs DID_API_KEY; set a key or use AVATAR_MODE=audio_only")
         return self
+
+    @field_validator("api_keys")
+    @classmethod
+    def _check_api_keys(cls, value: SecretStr) -> SecretStr:
+        keys = [key.strip() for key in value.get_secret_value().split(",")]
+        if any(keys) and (not all(keys) or any(len(key) < MIN_API_KEY_LENGTH for key in keys)):
+            # The message never shows the keys themselves.
+            raise ValueError(f"must be comma-separated keys of at least {MIN_API_KEY_LENGTH} characters each")
+        return value
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [key.strip() for key in self.api_keys.get_secret_value().split(",") if key.strip()]
 
     @property
     def engine_order(self) -> list[str]:

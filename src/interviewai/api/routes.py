@@ -43,6 +43,7 @@ from interviewai.api.schemas import (
     VoiceModel,
     VoicesResponse,
 )
+from interviewai.api.security import request_key, session_id_for
 from interviewai.container import Container
 from interviewai.deadlines import deadline
 from interviewai.domain.errors import MediaNotFound
@@ -164,11 +165,12 @@ async def voices(container: ContainerDep) -> VoicesResponse:
 
 @router.post("/interview/start", response_model=StartResponse, responses=_BODY_ERRORS, tags=["interview"])
 async def start_interview(
+    request: Request,
     container: ContainerDep,
     urls: UrlsDep,
     _options: Annotated[StartRequest | None, Body()] = None,
 ) -> StartResponse:
-    session = await container.interviews.start()
+    session = await container.interviews.start(session_id_for(request_key(request)))
     assets = container.avatar.assets
     return StartResponse(
         session_id=session.id,

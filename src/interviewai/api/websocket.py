@@ -35,6 +35,7 @@ from interviewai.api.presenters import (
     status_response,
 )
 from interviewai.api.schemas import AnswerRequest, EndResponse, QuestionResponse, StartResponse
+from interviewai.api.security import check_session_owner, request_key, session_id_for
 from interviewai.container import Container
 from interviewai.domain.session import InterviewSession
 
@@ -148,9 +149,11 @@ class InterviewConnection:
         await self._ws.accept()
         self._open = True
         try:
+            key = request_key(self._ws)
             if resume_session_id is None:
-                session = await self._interviews.start()
+                session = await self._interviews.start(session_id_for(key))
             else:
+                check_session_owner(key, resume_session_id)
                 session = await self._interviews.status(resume_session_id)
         except Exception as error:
             # No session to talk about (unknown, expired, or the store failed): say why and close.

@@ -75,9 +75,10 @@ class InterviewService:
     def bank(self) -> QuestionBank:
         return self._bank
 
-    async def start(self) -> InterviewSession:
+    async def start(self, session_id: str | None = None) -> InterviewSession:
+        """A new session; the API passes an id that carries the owning API key's tag when keys are on."""
         # The session keeps its own copy of the questions, so a changed bank never reshuffles it.
-        session = InterviewSession.start(new_session_id(), self._bank.questions, self._clock())
+        session = InterviewSession.start(session_id or new_session_id(), self._bank.questions, self._clock())
         await self._store.create(session)
         if self._lookahead:
             await self._jobs.enqueue(PREPARE_JOB, session_id=session.id)
