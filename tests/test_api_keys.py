@@ -154,6 +154,7 @@ async def test_websocket_keys_header_query_and_ownership(make_settings: Settings
         assert refused[0]["data"]["code"] == "unauthorized"
         wrong, code = await _ws_messages(live.url("api_key=not-a-key"))
         assert code == 4401
+        assert wrong[0]["data"]["code"] == "unauthorized"
 
         async with connect(live.url(), additional_headers=bearer(KEY_A), open_timeout=30) as socket_:
             info = json.loads(await asyncio.wait_for(socket_.recv(), 30))
