@@ -110,7 +110,9 @@ async def test_a_session_belongs_to_the_key_that_started_it(keyed: RunningApp) -
     status = await client.get(f"/api/v1/interview/{session_id}/status", headers=bearer(KEY_A))
     assert status.status_code == 200
     assert status.json()["answers_recorded"] == 0, "the other key's answer was never recorded"
-    assert (await client.get(f"/api/v1/interview/{session_id}/question", headers=bearer(KEY_A))).status_code == 200
+    assert (
+        await client.get(f"/api/v1/interview/{session_id}/question", headers=bearer(KEY_A))
+    ).status_code == 200
 
 
 def test_owner_tags_bind_a_session_to_one_key() -> None:
@@ -119,7 +121,14 @@ def test_owner_tags_bind_a_session_to_one_key() -> None:
     assert key_owns_session(a, session_id)
     assert not key_owns_session(b, session_id)
     assert key_owns_session(None, session_id), "keys off: anyone may use any session"
-    for forged in ("session_", "session_!!!!", "nope", session_id[:-1], session_id + "A", session_id_for(None)):
+    for forged in (
+        "session_",
+        "session_!!!!",
+        "nope",
+        session_id[:-1],
+        session_id + "A",
+        session_id_for(None),
+    ):
         assert not key_owns_session(a, forged), forged
 
 
@@ -190,7 +199,9 @@ def test_keys_never_reach_the_log(tmp_path: Path, model_dir: Path) -> None:
         async with connect(f"{ws}?api_key=wrong-{KEY_B}", open_timeout=30) as socket_:
             await asyncio.wait_for(socket_.recv(), 30)
         async with httpx.AsyncClient(base_url=base) as client:
-            assert (await client.get("/api/v1/media/avatar.png", params={"api_key": KEY_B})).status_code == 200
+            assert (
+                await client.get("/api/v1/media/avatar.png", params={"api_key": KEY_B})
+            ).status_code == 200
             assert (await client.get("/api/v1/voices", headers=bearer(KEY_A))).status_code == 200
 
     data_dir = tmp_path / "data"
