@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 from interviewai import __version__
 from interviewai.api.errors import install_error_handlers
 from interviewai.api.limits_body import BodyLimit
+from interviewai.api.rate_limits import RateLimit, RateLimiter, parse_limit, parse_networks
 from interviewai.api.routes import router
 from interviewai.api.security import ApiKeyGuard, ApiKeys, install_log_masking, require_session_owner
 from interviewai.api.websocket import websocket_router
@@ -24,6 +25,18 @@ logger = logging.getLogger(__name__)
 WEB_CLIENT = resources.files("interviewai") / "web"
 
 
+@contextlib.asynccontextmanager
+async def _opened(limiter: RateLimiter) -> AsyncIterator[None]:
+    if not limiter.enabled:
+        yield
+        return
+    await limiter.open()
+    try:
+        yield
+    finally:
+        await limiter.aclose()
+
+
 async def web_client_page() -> FileResponse:
     return FileResponse(str(WEB_CLIENT / "index.html"), media_type="text/html")
 
@@ -31,10 +44,15 @@ async def web_client_page() -> FileResponse:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; settings are read from the environment only when none are given."""
     resolved = settings if settings is not None else load_settings()
+    limiter = RateLimiter(
+        parse_limit(resolved.rate_limit_sessions),
+        parse_limit(resolved.rate_limit_requests),
+        redis_url=resolved.redis_url,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with build_container(resolved) as container:
+        async with build_container(resolved) as container, _opened(limiter):
             app.state.container = container
             logger.info("InterviewAI %s ready (%d questions)", __version__, len(container.interviews.bank))
             yield
@@ -59,4 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api_keys = ApiKeys(resolved.api_key_list)
     if api_keys.enabled:
         app.add_middleware(ApiKeyGuard, keys=api_keys)
+    if limiter.enabled:
+        trusted = parse_networks(resolved.trusted_proxies)
+        app.add_middleware(RateLimit, limiter=limiter, keys=api_keys, trusted_proxies=trusted)
     return app

@@ -32,7 +32,9 @@ def _serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         log_level="debug" if settings.debug else "info",
-        proxy_headers=True,
+        # X-Forwarded-* are believed from TRUSTED_PROXIES only (uvicorn would otherwise trust 127.0.0.1).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
         ws_max_size=TRANSPORT_MAX_MESSAGE_BYTES,
     )
     return 0

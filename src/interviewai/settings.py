@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -104,6 +105,9 @@ class Settings(BaseSettings):
 
     # Protections (all off by default: the seed's clients send no key and come from anywhere).
     api_keys: SecretStr = Field(SecretStr(""), description="Comma-separated keys; empty: no key needed")
+    rate_limit_sessions: str = Field("", description="New sessions per client, e.g. 30/minute; empty: none")
+    rate_limit_requests: str = Field("", description="API requests per client, e.g. 600/minute; empty: none")
+    trusted_proxies: str = Field("", description="Peers whose X-Forwarded-For is believed (IPs or CIDRs)")
 
     @field_validator("tts_rate", "tts_volume")
     @classmethod
@@ -160,6 +164,29 @@ class Settings(BaseSettings):
             # The message never shows the keys themselves.
             raise ValueError(f"must be comma-separated keys of at least {MIN_API_KEY_LENGTH} characters each")
         return value
+
+    @field_validator("rate_limit_sessions", "rate_limit_requests")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        if value.strip():
+            try:
+                parse(value)
+            except ValueError:
+                raise ValueError("must look like 30/minute, 600/hour or 10 per second") from None
+        return value.strip()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        for part in parts:
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address or CIDR network") from None
+        return ",".join(parts)
 
     @property
     def api_key_list(self) -> list[str]:

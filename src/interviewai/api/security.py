@@ -15,7 +15,7 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import parse_qsl
 
 from starlette.requests import HTTPConnection
@@ -156,7 +156,8 @@ class ApiKeyGuard:
                 )
                 await response(scope, receive, send)
             else:
-                await _refuse_websocket(receive, send)
+                error = {"code": "unauthorized", "message": UNAUTHORIZED_MESSAGE}
+                await refuse_websocket(receive, send, error, WS_UNAUTHORIZED)
             return
         scope.setdefault("state", {})[_STATE_KEY] = key
         await self.app(scope, receive, send)
@@ -166,16 +167,15 @@ def _guarded(path: str) -> bool:
     return path.startswith(API_PREFIX) and path.rstrip("/") not in OPEN_PATHS
 
 
-async def _refuse_websocket(receive: Receive, send: Send) -> None:
-    # Closing before accepting would reach the client as a bare HTTP 403; accepting first lets it read
-    # the reason and the 4401 close code.
+async def refuse_websocket(receive: Receive, send: Send, data: Mapping[str, object], close_code: int) -> None:
+    """Accept, send one `error` message and close: closing before accepting would reach the client as a
+    bare HTTP 403, without the reason or the close code."""
     message = await receive()
     if message["type"] != "websocket.connect":
         return
     await send({"type": "websocket.accept"})
-    error = {"type": "error", "data": {"code": "unauthorized", "message": UNAUTHORIZED_MESSAGE}}
-    await send({"type": "websocket.send", "text": json.dumps(error)})
-    await send({"type": "websocket.close", "code": WS_UNAUTHORIZED, "reason": "unauthorized"})
+    await send({"type": "websocket.send", "text": json.dumps({"type": "error", "data": data})})
+    await send({"type": "websocket.close", "code": close_code, "reason": str(data["code"])})
 
 
 class SecretQueryFilter(logging.Filter):
