@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse
 from starlette.staticfiles import StaticFiles
 
 from interviewai import __version__
+from interviewai.api.cors import ApiCors, WebSocketOrigins, parse_origins
 from interviewai.api.errors import install_error_handlers
 from interviewai.api.limits_body import BodyLimit
 from interviewai.api.rate_limits import RateLimit, RateLimiter, parse_limit, parse_networks
@@ -80,4 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if limiter.enabled:
         trusted = parse_networks(resolved.trusted_proxies)
         app.add_middleware(RateLimit, limiter=limiter, keys=api_keys, trusted_proxies=trusted)
+    # Outermost, so refusals (401, 429) carry CORS headers a browser script can read.
+    origins = parse_origins(resolved.cors_origins)
+    if origins:
+        app.add_middleware(ApiCors, origins=origins)
+        app.add_middleware(WebSocketOrigins, origins=origins)
     return app

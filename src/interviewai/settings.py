@@ -8,6 +8,7 @@ import os
 import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -108,6 +109,7 @@ class Settings(BaseSettings):
     rate_limit_sessions: str = Field("", description="New sessions per client, e.g. 30/minute; empty: none")
     rate_limit_requests: str = Field("", description="API requests per client, e.g. 600/minute; empty: none")
     trusted_proxies: str = Field("", description="Peers whose X-Forwarded-For is believed (IPs or CIDRs)")
+    cors_origins: str = Field("", description="Browser origins allowed to call the API (comma list or *)")
 
     @field_validator("tts_rate", "tts_volume")
     @classmethod
@@ -187,6 +189,16 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{part!r} is not an IP address or CIDR network") from None
         return ",".join(parts)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_cors_origins(cls, value: str) -> str:
+        origins = [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        for origin in origins:
+            parts = urlsplit(origin)
+            if origin != "*" and not (parts.scheme in ("http", "https") and parts.netloc and not parts.path):
+                raise ValueError(f"{origin!r} is not * or an origin like https://app.example.com")
+        return ",".join(origins)
 
     @property
     def api_key_list(self) -> list[str]:
