@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -44,8 +45,9 @@ def _require_chromium() -> None:
     pytest.skip(message)
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Any]:
+@contextlib.contextmanager
+def chromium(profile: Path, *extra_flags: str, logs: tuple[str, ...] = ("browser",)) -> Iterator[Any]:
+    """Headless Debian Chromium under chromedriver, with its profile in `profile` (removed afterwards)."""
     _require_chromium()
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
@@ -53,16 +55,22 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 
     options = Options()
     options.binary_location = str(CHROMIUM)
-    for flag in CHROMIUM_FLAGS:
+    for flag in (*CHROMIUM_FLAGS, *extra_flags):
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.add_argument(f"--user-data-dir={profile}")
+    options.set_capability("goog:loggingPrefs", dict.fromkeys(logs, "ALL"))
     driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
     try:
         yield driver
     finally:
         driver.quit()
-        shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    with chromium(tmp_path / "chromium-profile") as driver:
+        yield driver
 
 
 def wait_for(check: Callable[[], T | None], timeout_s: float, what: str) -> T:

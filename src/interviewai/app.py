@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from interviewai import __version__
 from interviewai.api.cors import ApiCors, WebSocketOrigins, parse_origins
+from interviewai.api.docs_pages import install_docs_pages
 from interviewai.api.errors import install_error_handlers
 from interviewai.api.limits_body import BodyLimit
 from interviewai.api.rate_limits import RateLimit, RateLimiter, parse_limit, parse_networks
@@ -65,7 +66,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         debug=resolved.debug,
         dependencies=[Depends(require_session_owner)],
+        # FastAPI's own pages load Swagger UI and ReDoc from a CDN; install_docs_pages serves packaged ones.
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs_pages(app)
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(websocket_router(heartbeat_interval_s=resolved.ws_heartbeat_s))
