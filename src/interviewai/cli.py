@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ def _serve(args: argparse.Namespace) -> int:
     from interviewai.api.websocket import TRANSPORT_MAX_MESSAGE_BYTES
     from interviewai.app import create_app
     from interviewai.container import check_configuration
+    from interviewai.startup import check_outside_world
 
     overrides: dict[str, object] = {}
     if args.host is not None:
@@ -24,6 +26,8 @@ def _serve(args: argparse.Namespace) -> int:
         overrides["port"] = args.port
     settings = load_settings(**overrides)
     check_configuration(settings)
+    # Before binding: a database, Redis or directory that cannot be used stops here with one line.
+    asyncio.run(check_outside_world(settings))
     logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO)
     # One line per provider request drowns the server's own log; keep them for DEBUG.
     logging.getLogger("httpx").setLevel(logging.DEBUG if settings.debug else logging.WARNING)

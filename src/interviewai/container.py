@@ -31,7 +31,6 @@ from interviewai.adapters.speech.edge import (
     word_phonemizer,
 )
 from interviewai.adapters.speech.piper import PiperSynthesizer
-from interviewai.adapters.store.database import create_engine, migrate
 from interviewai.adapters.store.media_index import SqlMediaIndex
 from interviewai.adapters.store.sql import SqlSessionStore
 from interviewai.background import BackgroundTasks
@@ -45,6 +44,7 @@ from interviewai.services.single_flight import SingleFlight
 from interviewai.services.speech import SpeechService
 from interviewai.services.video import AvatarService, AvatarSettings
 from interviewai.settings import AvatarMode, Settings, SettingsError
+from interviewai.startup import check_directories, check_redis, open_database
 
 logger = logging.getLogger(__name__)
 # How quickly instances learn that another one found a provider down (or back up).
@@ -59,7 +59,9 @@ def check_configuration(settings: Settings) -> QuestionBank:
     try:
         bank = load_question_bank(settings.question_bank)
     except InvalidQuestionBank as error:
-        raise SettingsError(f"Invalid configuration:\n  QUESTION_BANK: {error}") from None
+        # One line, whatever the bank's loader listed (a start-up failure is read in a log line).
+        problems = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        raise SettingsError(f"Invalid configuration: QUESTION_BANK: {problems}") from None
     if "edge" in settings.engine_order:
         edge_settings = VoiceSettings(
             settings.tts_voice, settings.tts_rate, settings.tts_volume, settings.tts_pitch
@@ -67,11 +69,11 @@ def check_configuration(settings: Settings) -> QuestionBank:
         try:
             EdgeSynthesizer.validate(edge_settings)
         except ValueError as error:
-            raise SettingsError(f"Invalid configuration:\n  TTS_VOICE: {error}") from None
+            raise SettingsError(f"Invalid configuration: TTS_VOICE: {error}") from None
         try:
             EdgeEndpoint.parse(settings.edge_tts_url)
         except ValueError as error:
-            raise SettingsError(f"Invalid configuration:\n  EDGE_TTS_URL: {error}") from None
+            raise SettingsError(f"Invalid configuration: EDGE_TTS_URL: {error}") from None
     return bank
 
 
@@ -96,7 +98,7 @@ def build_speech_service(
             try:
                 EdgeSynthesizer.validate(edge_settings)
             except ValueError as error:
-                raise SettingsError(f"Invalid configuration:\n  TTS_VOICE: {error}") from None
+                raise SettingsError(f"Invalid configuration: TTS_VOICE: {error}") from None
             if phonemize_word is None:
                 if not isinstance(piper, TextPhonemizer):
                     raise TypeError("Edge visemes need phonemize_word or a piper voice with phonemize()")
@@ -108,7 +110,7 @@ def build_speech_service(
                     timeout_s=settings.edge_tts_timeout_s,
                 )
             except ValueError as error:
-                raise SettingsError(f"Invalid configuration:\n  EDGE_TTS_URL: {error}") from None
+                raise SettingsError(f"Invalid configuration: EDGE_TTS_URL: {error}") from None
             engines.append((edge, edge_settings))
             closers.append(edge.aclose)
         elif name == "piper":
@@ -174,9 +176,9 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
     """Open every resource the app needs and close them in reverse order on exit."""
     bank = check_configuration(settings)
     async with contextlib.AsyncExitStack() as stack:
-        engine = create_engine(settings.resolved_database_url)
+        check_directories(settings)
+        engine = await open_database(settings)
         stack.push_async_callback(engine.dispose)
-        await migrate(engine)
 
         piper = await PiperSynthesizer.open(
             model_dir=settings.resolved_model_dir,
@@ -196,6 +198,8 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
         blobs = await open_blob_store(settings, stack)
         index = SqlMediaIndex(engine)
         flights = SingleFlight(index, owner_id=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+        if settings.broker_url:
+            await check_redis("BROKER_URL", settings.broker_url)
         jobs = (
             TaskiqJobQueue.redis(settings.broker_url, queue_name=settings.broker_queue)
             if settings.broker_url
@@ -239,6 +243,8 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
         if settings.redis_url:
             from interviewai.adapters.state.redis_health import RedisHealthBoard
 
+            # Unreachable at start is a configuration error, not a warning every second forever.
+            await check_redis("REDIS_URL", settings.redis_url)
             board = RedisHealthBoard(settings.redis_url)
             stack.push_async_callback(board.aclose)
             shared = SharedHealth(board, speech, avatar)

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from interviewai.redaction import mask_url
+
 _RATE_OR_VOLUME = re.compile(r"^[+-]\d+%$")
 _PITCH = re.compile(r"^[+-]\d+Hz$")
 KNOWN_ENGINES = ("edge", "piper")
@@ -44,6 +46,9 @@ class Settings(BaseSettings):
     # Storage.
     data_dir: Path = Path("data")
     database_url: str = ""
+    database_timeout_s: float = Field(
+        5.0, gt=0, le=300, description="Deadline of one statement and of waiting for a pooled connection"
+    )
     media_dir: Path | None = None
     blob_store: Literal["files", "s3"] = "files"
     s3_endpoint_url: str = ""
@@ -149,13 +154,15 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _s3_needs_a_bucket(self) -> Settings:
         if self.blob_store == "s3" and not (self.s3_endpoint_url and self.s3_bucket):
-            raise ValueError("BLOB_STORE=s3 needs S3_ENDPOINT_URL and S3_BUCKET")
+            raise ValueError("BLOB_STORE: BLOB_STORE=s3 needs S3_ENDPOINT_URL and S3_BUCKET")
         return self
 
     @model_validator(mode="after")
     def _video_needs_key(self) -> Settings:
         if self.avatar_mode is AvatarMode.VIDEO and not self.did_api_key.get_secret_value():
-            raise ValueError("AVATAR_MODE=video needs DID_API_KEY; set a key or use AVATAR_MODE=audio_only")
+            raise ValueError(
+                "AVATAR_MODE: AVATAR_MODE=video needs DID_API_KEY; set a key or use AVATAR_MODE=audio_only"
+            )
         return self
 
     @field_validator("api_keys")
@@ -246,13 +253,31 @@ class SettingsError(SystemExit):
     """Raised at start when the environment holds an invalid value; names the variable."""
 
 
+# Values never echoed in an error, whatever is wrong with them.
+_SECRET_FIELDS = frozenset({"did_api_key", "s3_secret_access_key", "s3_access_key_id"})
+
+
+def _shown_value(field: str, value: object) -> str:
+    """How a rejected value is quoted: secrets not at all, URLs with their password masked."""
+    if field in _SECRET_FIELDS or not isinstance(value, str | int | float | bool):
+        return ""
+    text = mask_url(str(value))
+    return f" (got {text[:80]!r})"
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Read settings from the environment and `.env`, turning validation errors into one clear message."""
+    """Read settings from the environment and `.env`, turning validation errors into one line that names
+    each variable; no secret is ever part of it."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
-        lines = []
-        for problem in error.errors():
-            variable = "_".join(str(part) for part in problem["loc"]).upper() or "settings"
-            lines.append(f"  {variable}: {problem['msg']} (got {problem.get('input')!r})")
-        raise SettingsError("Invalid configuration:\n" + "\n".join(lines)) from None
+        parts = []
+        for problem in error.errors(include_input=True):
+            field = "_".join(str(part) for part in problem["loc"])
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            if not field:
+                # A cross-field check: its message names the variables; its input is every value.
+                parts.append(message)
+                continue
+            parts.append(f"{field.upper()}: {message}{_shown_value(field, problem.get('input'))}")
+        raise SettingsError("Invalid configuration: " + "; ".join(parts)) from None

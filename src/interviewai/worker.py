@@ -24,11 +24,11 @@ def run_worker(settings: Settings, *, concurrency: int = DEFAULT_CONCURRENCY) ->
     """Run jobs, at most `concurrency` at once, until SIGINT or SIGTERM; returns the exit status."""
     if not settings.broker_url:
         raise SettingsError(
-            "Invalid configuration:\n  BROKER_URL: interviewai worker needs a Redis broker (redis://...);"
+            "Invalid configuration: BROKER_URL: interviewai worker needs a Redis broker (redis://...);"
             " without one the API runs its jobs itself"
         )
     if concurrency < 1:
-        raise SettingsError("Invalid configuration:\n  --concurrency: must be at least 1")
+        raise SettingsError("Invalid configuration: --concurrency: must be at least 1")
     asyncio.run(serve_jobs(settings, concurrency=concurrency))
     return 0
 

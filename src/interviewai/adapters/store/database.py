@@ -16,24 +16,32 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_ID = 7_204_311_001
 
 
-def create_engine(database_url: str) -> AsyncEngine:
-    """An async engine; SQLite files get WAL, foreign keys and a busy timeout so two processes can share one."""
+def create_engine(database_url: str, *, timeout_s: float = 5.0) -> AsyncEngine:
+    """An async engine whose statements, connects and pool checkouts each give up after `timeout_s`.
+
+    SQLite files get WAL, foreign keys and a busy timeout of `timeout_s`, so two processes can share one
+    and a writer that holds the lock too long costs the others a clear error rather than a hang.
+    """
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": timeout_s}, pool_timeout=timeout_s)
+        busy_ms = max(1, int(timeout_s * 1000))
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    connect_args = (
+        {"timeout": timeout_s, "command_timeout": timeout_s} if url.get_driver_name() == "asyncpg" else {}
+    )
+    return create_async_engine(url, pool_pre_ping=True, pool_timeout=timeout_s, connect_args=connect_args)
 
 
 def _alembic_config(connection: Connection) -> Config:
