@@ -101,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     did.add_arguments(did_sim)
     did_sim.set_defaults(handler=did.handle)
+
+    from interviewai.simulators import openai_chat
+
+    llm_sim = commands.add_parser(
+        "llm-sim",
+        help="run the local OpenAI-compatible chat simulator and print the LLM_API_URL, key and model to use",
+    )
+    openai_chat.add_arguments(llm_sim)
+    llm_sim.set_defaults(handler=openai_chat.handle)
     return parser
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 if TYPE_CHECKING:
     from interviewai.adapters.avatar.did import DidClipRenderer
+    from interviewai.adapters.llm.openai_chat import OpenAiChatModel
 
 from interviewai.adapters.blobs.files import FileBlobStore
 from interviewai.adapters.embeddings.minilm import MiniLmEmbedder
@@ -34,7 +35,7 @@ from interviewai.adapters.speech.piper import PiperSynthesizer
 from interviewai.adapters.store.media_index import SqlMediaIndex
 from interviewai.adapters.store.sql import SqlSessionStore
 from interviewai.background import BackgroundTasks
-from interviewai.domain.ports import BlobStore, Embedder, SpeechSynthesizer
+from interviewai.domain.ports import BlobStore, ChatModel, Embedder, SpeechSynthesizer
 from interviewai.domain.questions import InvalidQuestionBank, QuestionBank
 from interviewai.domain.speech import VoiceSettings
 from interviewai.services.interview import InterviewService
@@ -138,6 +139,21 @@ def build_avatar_renderer(settings: Settings) -> DidClipRenderer | None:
     )
 
 
+def build_chat_model(settings: Settings) -> OpenAiChatModel | None:
+    """The OpenAI-compatible chat model of LLM_API_URL / LLM_MODEL; None when no URL is set."""
+    if not settings.llm_api_url:
+        return None
+    from interviewai.adapters.llm.openai_chat import OpenAiChatModel
+
+    return OpenAiChatModel(
+        settings.llm_api_url,
+        settings.llm_model,
+        api_key=settings.llm_api_key.get_secret_value(),
+        timeout_s=settings.llm_timeout_s,
+        max_parallel=settings.llm_max_parallel,
+    )
+
+
 async def open_blob_store(settings: Settings, stack: contextlib.AsyncExitStack) -> BlobStore:
     """Local files (embedded default) or an S3-compatible bucket (BLOB_STORE=s3), closed with the stack."""
     if settings.blob_store == "files":
@@ -169,6 +185,8 @@ class Container:
     jobs: TaskiqJobQueue
     # For the services that need sentence embeddings (evaluation, plans); loaded once per lifespan.
     embedder: Embedder
+    # The configured OpenAI-compatible chat model; None when LLM_API_URL is empty.
+    chat_model: ChatModel | None = None
 
 
 @contextlib.asynccontextmanager
@@ -194,6 +212,9 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
             threads=settings.embedding_threads, timeout_s=settings.embeddings_timeout_s
         )
         stack.push_async_callback(asyncio.to_thread, embedder.close)
+        chat_model = build_chat_model(settings)
+        if chat_model is not None:
+            stack.push_async_callback(chat_model.aclose)
 
         blobs = await open_blob_store(settings, stack)
         index = SqlMediaIndex(engine)
@@ -273,6 +294,7 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
             tasks=tasks,
             jobs=jobs,
             embedder=embedder,
+            chat_model=chat_model,
         )
 
 

@@ -104,6 +104,13 @@ class Settings(BaseSettings):
     embeddings_threads: int = Field(0, ge=0, le=64, description="Embedding worker threads; 0: one per core")
     embeddings_timeout_s: float = Field(10.0, gt=0, le=600, description="Deadline of one embedding call")
 
+    # An OpenAI-compatible chat model (optional; empty LLM_API_URL: none, everything works offline).
+    llm_api_url: str = Field("", description="Base URL of the API, /v1 included; empty: no chat model")
+    llm_api_key: SecretStr = SecretStr("")
+    llm_model: str = ""
+    llm_timeout_s: float = Field(20.0, gt=0, le=600, description="Default deadline of one chat request")
+    llm_max_parallel: int = Field(4, ge=1, le=256, description="Chat requests in flight at once")
+
     # Sessions.
     session_timeout_s: float = Field(1800.0, gt=0)
     session_sweep_interval_s: float = Field(60.0, gt=0)
@@ -150,6 +157,19 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis://, rediss:// or unix:// URL, or empty for in-process jobs")
         return value
+
+    @field_validator("llm_api_url")
+    @classmethod
+    def _check_llm_api_url(cls, value: str) -> str:
+        if value and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL (the API's base, /v1 included), or empty")
+        return value
+
+    @model_validator(mode="after")
+    def _llm_needs_a_model(self) -> Settings:
+        if self.llm_api_url and not self.llm_model:
+            raise ValueError("LLM_API_URL needs LLM_MODEL (the model name the API expects)")
+        return self
 
     @model_validator(mode="after")
     def _s3_needs_a_bucket(self) -> Settings:

@@ -53,6 +53,9 @@ class ProviderCategory(enum.Enum):
     CONNECTIVITY = "connectivity"
     TIMEOUT = "timeout"
     NO_AUDIO = "no_audio"
+    # The provider answered, but not with what was asked (a chat model's reply that is not a JSON object,
+    # cut off at its token limit, or refused).
+    INVALID_OUTPUT = "invalid_output"
     SERVER = "server"
     UNKNOWN = "unknown"
 

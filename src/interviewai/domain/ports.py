@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from interviewai.domain.avatar import ClipRequest, ClipStatus, Credits, Presenter
+from interviewai.domain.chat import ChatMessage, JsonReply
 from interviewai.domain.media_index import Claim, MediaEntry
 from interviewai.domain.session import InterviewSession
 from interviewai.domain.speech import SpokenAudio, VoiceInfo, VoiceSettings
@@ -154,5 +155,32 @@ class Embedder(Protocol):
         """One row per text, shape (len(texts), dim); an empty list gives (0, dim).
 
         Runs off the event loop with a deadline; raises ProviderError (timeout) when it passes.
+        """
+        ...
+
+
+class ChatModel(Protocol):
+    """An instruct model behind an OpenAI-compatible chat-completions API, asked for JSON by schema."""
+
+    @property
+    def model_name(self) -> str:
+        """The configured model; store it with whatever its replies produced."""
+        ...
+
+    async def complete_json(
+        self,
+        messages: Sequence[ChatMessage],
+        schema: Mapping[str, Any],
+        *,
+        schema_name: str,
+        max_tokens: int,
+        timeout_s: float | None = None,
+        temperature: float = 0.0,
+    ) -> JsonReply:
+        """Ask for one JSON object following `schema` (a JSON Schema object), within `timeout_s`
+        (None: the configured default), retries included.
+
+        The reply is parsed, not validated: check every field. Raises ProviderError on any failure;
+        category INVALID_OUTPUT when the model's content is not a complete JSON object.
         """
         ...

@@ -89,7 +89,6 @@ import logging
 import math
 import re
 import secrets
-import socket
 import string
 import sys
 import time
@@ -111,6 +110,7 @@ from interviewai.background import BackgroundTasks
 from interviewai.domain.errors import ProviderError
 from interviewai.domain.ports import SpeechSynthesizer
 from interviewai.domain.speech import VoiceSettings
+from interviewai.simulators.http_site import serve_app
 
 if TYPE_CHECKING:
     import av
@@ -391,25 +391,9 @@ class DidSimulator:
         app.router.add_get("/s3/{bucket}/{key:.+}", self._get_object)
         app.router.add_get("/cdn/v2/{name}/{short_id}/{driver_id}/{asset}", self._get_asset)
         app.router.add_put("/_simulator/fault", self._put_fault)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self._host, self._requested_port))
-        except OSError:
-            sock.close()
-            raise
-        self._port = sock.getsockname()[1]
         self._stopping.clear()
         # Hanging handlers (the timeout fault) are woken by _stopping; no need to wait long for them.
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-        try:
-            await runner.setup()
-            await web.SockSite(runner, sock).start()
-        except BaseException:
-            await runner.cleanup()
-            sock.close()
-            raise
-        self._runner = runner
+        self._runner, self._port = await serve_app(app, self._host, self._requested_port)
 
     async def stop(self) -> None:
         self._stopping.set()

@@ -65,20 +65,23 @@ again, or render again), so it must not switch the service to audio-only.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 import random
 import re
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import timezone
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
+from interviewai.adapters.http_errors import (
+    category_of_exception,
+    category_of_status,
+    retry_after_s,
+    snippet,
+)
 from interviewai.deadlines import deadline
 from interviewai.domain.avatar import ClipRequest, ClipStatus, Credits, Presenter
 from interviewai.domain.errors import ProviderCategory, ProviderError
@@ -93,7 +96,6 @@ _INPUT_ERROR_KINDS = frozenset(
     {"SourceError", "FaceError", "LogoError", "DriverError", "DriverNotValidError"}
 )
 _AUDIO_FILENAME = "speech.mp3"
-_SNIPPET_CHARS = 200
 
 _log = logging.getLogger(__name__)
 
@@ -429,7 +431,7 @@ class DidClipRenderer:
         except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
             raise DidError(
                 ProviderCategory.SERVER,
-                f"{context}: HTTP {response.status_code} with a body that is not JSON: {_snippet(response.text)!r}",
+                f"{context}: HTTP {response.status_code} with a body that is not JSON: {snippet(response.text)!r}",
                 retryable=True,
                 status=response.status_code,
                 clip_id=clip_id,
@@ -450,27 +452,11 @@ class DidClipRenderer:
 # -- classification ---------------------------------------------------------------------------------
 
 
-def _category_of_status(status: int) -> tuple[ProviderCategory, bool]:
-    if status in (401, 403):
-        return ProviderCategory.AUTH, False
-    if status == 402:
-        return ProviderCategory.QUOTA, False
-    if status == 429:
-        return ProviderCategory.RATE_LIMIT, True
-    if status == 408:
-        return ProviderCategory.TIMEOUT, True
-    if status >= 500:
-        return ProviderCategory.SERVER, True
-    if status >= 400:
-        return ProviderCategory.INVALID_REQUEST, False
-    return ProviderCategory.UNKNOWN, False  # a redirect or 1xx where an answer was expected
-
-
 def _response_error(response: httpx.Response, context: str, *, clip_id: str | None = None) -> DidError:
     status = response.status_code
     kind, description = _describe(response)
-    category, retryable = _category_of_status(status)
-    retry_after = _retry_after_s(response.headers.get("Retry-After"))
+    category, retryable = category_of_status(status)
+    retry_after = retry_after_s(response.headers.get("Retry-After"))
     message = f"{context}: HTTP {status}"
     if kind:
         message += f" {kind}"
@@ -505,8 +491,8 @@ def _download_error(response: httpx.Response, shown_url: str) -> DidError:
         # The link is refused (bad signature, gone), not our API key: a link problem, not auth.
         category, retryable = ProviderCategory.INVALID_REQUEST, False
     else:
-        category, retryable = _category_of_status(status)
-    retry_after = _retry_after_s(response.headers.get("Retry-After"))
+        category, retryable = category_of_status(status)
+    retry_after = retry_after_s(response.headers.get("Retry-After"))
     said = " ".join(part for part in (kind, description) if part)
     return DidError(
         category,
@@ -519,27 +505,11 @@ def _download_error(response: httpx.Response, shown_url: str) -> DidError:
 
 
 def _from_exception(error: Exception, context: str, *, clip_id: str | None = None) -> DidError:
-    category, retryable = _category_of_exception(error)
+    category, retryable = category_of_exception(error)
     detail = str(error) or type(error).__name__
     return DidError(
         category, f"{context}: {type(error).__name__}: {detail}", retryable=retryable, clip_id=clip_id
     )
-
-
-def _category_of_exception(error: Exception) -> tuple[ProviderCategory, bool]:
-    if isinstance(error, httpx.TimeoutException):
-        return ProviderCategory.TIMEOUT, True
-    if isinstance(error, httpx.ConnectError | httpx.NetworkError | httpx.RemoteProtocolError):
-        return ProviderCategory.CONNECTIVITY, True
-    if isinstance(error, httpx.DecodingError):
-        return ProviderCategory.SERVER, True
-    if isinstance(error, httpx.TooManyRedirects):
-        return ProviderCategory.SERVER, False
-    if isinstance(error, httpx.UnsupportedProtocol | httpx.LocalProtocolError | httpx.InvalidURL):
-        return ProviderCategory.INVALID_REQUEST, False  # a bad DID_API_URL or link
-    if isinstance(error, httpx.TransportError):
-        return ProviderCategory.CONNECTIVITY, True
-    return ProviderCategory.UNKNOWN, False
 
 
 def _clip_failed(status: ClipStatus, kind: str | None) -> DidError:
@@ -581,39 +551,17 @@ def _describe(response: httpx.Response) -> tuple[str | None, str]:
             (v for key in ("description", "message", "Message") if (v := _text(body.get(key)))), ""
         )
         if kind or description:
-            return kind, _snippet(description)
+            return kind, snippet(description)
     stripped = text.lstrip()
     if stripped.startswith("<"):
         fields = dict(_XML_FIELD.findall(stripped))
         if fields:
-            return fields.get("Code"), _snippet(fields.get("Message", ""))
+            return fields.get("Code"), snippet(fields.get("Message", ""))
         title = _TITLE.search(stripped)
         if title:
-            return None, _snippet(title.group(1))
-        return None, _snippet(_TAG.sub(" ", stripped))
-    return None, _snippet(text)
-
-
-def _snippet(text: str) -> str:
-    collapsed = " ".join(text.split())
-    return collapsed if len(collapsed) <= _SNIPPET_CHARS else collapsed[: _SNIPPET_CHARS - 1] + "…"
-
-
-def _retry_after_s(value: str | None) -> float | None:
-    """Retry-After in seconds from now: delta-seconds or an HTTP date; None when absent or unreadable."""
-    if value is None or not value.strip():
-        return None
-    try:
-        return max(0.0, float(value.strip()))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, when.timestamp() - time.time())
+            return None, snippet(title.group(1))
+        return None, snippet(_TAG.sub(" ", stripped))
+    return None, snippet(text)
 
 
 def _without_query(url: str) -> str:
