@@ -33,6 +33,22 @@ CHROMIUM_FLAGS = (
     "--window-size=1280,900",
 )
 T = TypeVar("T")
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
+});
+"""
+
+
+def page_problems(driver: Any, ignore: tuple[str, ...] = ()) -> list[str]:
+    """The CSP violations the page recorded and the console's errors (which also name CSP refusals).
+
+    Reading the console empties it, so call this once per check.
+    """
+    recorded: list[str] = driver.execute_script("return window.__cspViolations || []")
+    console = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    return [problem for problem in recorded + console if not any(text in problem for text in ignore)]
 
 
 def _require_chromium() -> None:
@@ -60,6 +76,8 @@ def chromium(profile: Path, *extra_flags: str, logs: tuple[str, ...] = ("browser
     options.add_argument(f"--user-data-dir={profile}")
     options.set_capability("goog:loggingPrefs", dict.fromkeys(logs, "ALL"))
     driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    # Every page records the Content-Security-Policy violations it causes, for `csp_violations`.
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_CSP_VIOLATIONS})
     try:
         yield driver
     finally:
@@ -112,6 +130,9 @@ def test_a_whole_interview_in_the_browser(browser: Any, tmp_path: Path, model_di
     ARTIFACTS.mkdir(exist_ok=True)
     with server_process(tmp_path / "data", model_dir) as base:
         total = httpx.get(f"{base}/api/v1/interview/info").json()["total_questions"]
+        page = httpx.get(f"{base}/")
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert page.headers["x-content-type-options"] == "nosniff"
         driver.get(base + "/")
         start = driver.find_element(By.ID, "start-button")
         wait_for(
@@ -167,5 +188,21 @@ def test_a_whole_interview_in_the_browser(browser: Any, tmp_path: Path, model_di
         assert f"My answer to question {total}." in summary.text
         driver.save_screenshot(str(ARTIFACTS / "browser-summary.png"))
 
-        errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
-        assert not errors, errors
+        assert page_problems(driver) == [], "no errors, and none from the Content-Security-Policy"
+
+
+REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
+def test_the_docs_pages_render_under_their_csp(browser: Any, tmp_path: Path, model_dir: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    with server_process(tmp_path / "data", model_dir) as base:
+        for path, rendered in (("/docs", ".opblock"), ("/redoc", "[data-section-id]")):
+            assert "frame-ancestors 'none'" in httpx.get(base + path).headers["content-security-policy"]
+            driver.get(base + path)
+            wait_for(lambda css=rendered: driver.find_elements(By.CSS_SELECTOR, css), 30, f"{path} rendered")
+            assert "/api/v1/interview/start" in driver.page_source, f"{path} shows the API"
+            # ReDoc always shows Redocly's logo from their CDN; the policy blocking it is the point of it.
+            assert page_problems(driver, ignore=(REDOC_LOGO,)) == [], path

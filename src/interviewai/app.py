@@ -5,17 +5,15 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from importlib import resources
 
 from fastapi import Depends, FastAPI
-from fastapi.responses import FileResponse
-from starlette.staticfiles import StaticFiles
 
 from interviewai import __version__
 from interviewai.api.cors import ApiCors, WebSocketOrigins, parse_origins
 from interviewai.api.docs_pages import install_docs_pages
 from interviewai.api.errors import install_error_handlers
 from interviewai.api.limits_body import BodyLimit
+from interviewai.api.pages import SecurityHeaders, install_web_client
 from interviewai.api.rate_limits import RateLimit, RateLimiter, parse_limit, parse_networks
 from interviewai.api.routes import router
 from interviewai.api.security import ApiKeyGuard, ApiKeys, install_log_masking, require_session_owner
@@ -24,7 +22,6 @@ from interviewai.container import build_container
 from interviewai.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
-WEB_CLIENT = resources.files("interviewai") / "web"
 
 
 @contextlib.asynccontextmanager
@@ -37,10 +34,6 @@ async def _opened(limiter: RateLimiter) -> AsyncIterator[None]:
         yield
     finally:
         await limiter.aclose()
-
-
-async def web_client_page() -> FileResponse:
-    return FileResponse(str(WEB_CLIENT / "index.html"), media_type="text/html")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -74,9 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(websocket_router(heartbeat_interval_s=resolved.ws_heartbeat_s))
-    # The web client: its page at `/`, its scripts and styles under /web (the API keeps its own 404s).
-    app.mount("/web", StaticFiles(packages=[("interviewai", "web")]), name="web")
-    app.add_api_route("/", web_client_page, methods=["GET", "HEAD"], include_in_schema=False)
+    install_web_client(app)
     app.add_middleware(BodyLimit, max_bytes=resolved.max_request_bytes)
     # Protections, innermost first (Starlette runs the last one added first).
     install_log_masking()
@@ -86,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if limiter.enabled:
         trusted = parse_networks(resolved.trusted_proxies)
         app.add_middleware(RateLimit, limiter=limiter, keys=api_keys, trusted_proxies=trusted)
+    app.add_middleware(SecurityHeaders, public_base_url=resolved.public_base_url)
     # Outermost, so refusals (401, 429) carry CORS headers a browser script can read.
     origins = parse_origins(resolved.cors_origins)
     if origins:

@@ -2,45 +2,39 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import HTMLResponse
+from fastapi.openapi.docs import get_redoc_html
+from fastapi.responses import FileResponse, HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 # fastapi-offline ships swagger-ui-dist's bundle and CSS and ReDoc's standalone bundle as package data;
 # we only serve its files (our app factory builds FastAPI itself).
 ASSETS_URL = "/docs-assets"
 ASSETS_PACKAGE = ("fastapi_offline", "static")
+# Swagger UI's page is a packaged file that starts it from web/docs/swagger-init.js, not an inline script.
+SWAGGER_PAGE = resources.files("interviewai") / "web" / "docs" / "swagger.html"
 # The pages may load only what we serve: ReDoc's side menu links a logo on its vendor's CDN, and without
-# this the browser would try to fetch it. Swagger UI starts from an inline script; ReDoc runs a blob worker.
+# this the browser would try to fetch it. Scripts are first-party files only; both libraries style their
+# components from script, and ReDoc runs its search in a blob worker.
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
 
 def install_docs_pages(app: FastAPI) -> None:
     """Serve the docs pages; create the app with `docs_url=None, redoc_url=None` so FastAPI's CDN ones go."""
     openapi_url = app.openapi_url or "/openapi.json"
-    oauth2_redirect_url = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
     app.mount(ASSETS_URL, StaticFiles(packages=[ASSETS_PACKAGE]), name="docs-assets")
 
-    async def swagger_ui(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        page = get_swagger_ui_html(
-            openapi_url=root + openapi_url,
-            title=f"{app.title} - Swagger UI",
-            oauth2_redirect_url=root + oauth2_redirect_url,
-            swagger_js_url=f"{root}{ASSETS_URL}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{ASSETS_URL}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
-            swagger_ui_parameters=app.swagger_ui_parameters,
+    async def swagger_ui() -> FileResponse:
+        # Relative URLs in the page and its script keep working under a root_path.
+        return FileResponse(
+            str(SWAGGER_PAGE), media_type="text/html", headers={"Content-Security-Policy": DOCS_CSP}
         )
-        page.headers["Content-Security-Policy"] = DOCS_CSP
-        return page
-
-    async def swagger_ui_redirect() -> HTMLResponse:
-        return get_swagger_ui_oauth2_redirect_html()
 
     async def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
@@ -56,5 +50,5 @@ def install_docs_pages(app: FastAPI) -> None:
         return page
 
     app.add_api_route("/docs", swagger_ui, methods=["GET"], include_in_schema=False)
-    app.add_api_route(oauth2_redirect_url, swagger_ui_redirect, methods=["GET"], include_in_schema=False)
+    # No OAuth2 redirect page: the API has no OAuth2 scheme (keys are plain headers).
     app.add_api_route("/redoc", redoc, methods=["GET"], include_in_schema=False)
