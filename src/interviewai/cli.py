@@ -16,6 +16,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from interviewai.api.websocket import TRANSPORT_MAX_MESSAGE_BYTES
     from interviewai.app import create_app
+    from interviewai.connection_guard import http_protocol
     from interviewai.container import check_configuration
     from interviewai.startup import check_outside_world
 
@@ -40,6 +41,7 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,
         ws_max_size=TRANSPORT_MAX_MESSAGE_BYTES,
+        http=http_protocol(settings.header_timeout_s, settings.max_connections_per_client),
     )
     return 0
 

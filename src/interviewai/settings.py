@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     rate_limit_requests: str = Field("", description="API requests per client, e.g. 600/minute; empty: none")
     trusted_proxies: str = Field("", description="Peers whose X-Forwarded-For is believed (IPs or CIDRs)")
     cors_origins: str = Field("", description="Browser origins allowed to call the API (comma list or *)")
+    header_timeout_s: float = Field(0.0, ge=0, le=3600, description="Close connections without a full header")
+    max_connections_per_client: int = Field(0, ge=0, le=100_000, description="HTTP connections per address")
 
     @field_validator("tts_rate", "tts_volume")
     @classmethod
