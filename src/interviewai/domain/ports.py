@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from interviewai.domain.avatar import ClipRequest, ClipStatus, Credits, Presenter
+from interviewai.domain.banks import StoredBank
 from interviewai.domain.chat import ChatMessage, JsonReply
 from interviewai.domain.media_index import Claim, MediaEntry
 from interviewai.domain.session import InterviewSession
@@ -183,4 +184,20 @@ class ChatModel(Protocol):
         The reply is parsed, not validated: check every field. Raises ProviderError on any failure;
         category INVALID_OUTPUT when the model's content is not a complete JSON object.
         """
+        ...
+
+
+class BankStore(Protocol):
+    """Custom question banks uploaded through the API: the document as sent, versioned."""
+
+    async def list(self) -> list[StoredBank]: ...
+
+    async def get(self, bank_id: str) -> StoredBank | None: ...
+
+    async def put(self, bank_id: str, name: str, format: str, content: str, now: float) -> StoredBank:
+        """Create the bank (version 1) or replace it (version + 1)."""
+        ...
+
+    async def delete(self, bank_id: str, active_since: float) -> bool:
+        """Delete unless a session active since `active_since` uses it (raises BankInUse); False if absent."""
         ...

@@ -32,6 +32,8 @@ class AskedQuestion:
     served_at: datetime | None = None
     answer_text: str | None = None
     answered_at: datetime | None = None
+    why: str = ""
+    """Why a plan chose this question (empty for the default bank's fixed order)."""
 
     @property
     def is_answered(self) -> bool:
@@ -64,12 +66,34 @@ class InterviewSession:
     questions: tuple[AskedQuestion, ...]
     completed_at: datetime | None = None
     version: int = 0
+    bank_id: str | None = None
+    """The custom bank the plan came from (None: the packaged default bank or library)."""
+    bank_version: int | None = None
 
     @classmethod
-    def start(cls, session_id: str, questions: tuple[Question, ...], now: datetime) -> InterviewSession:
-        asked = tuple(AskedQuestion(position=i, question=q) for i, q in enumerate(questions, start=1))
+    def start(
+        cls,
+        session_id: str,
+        questions: tuple[Question, ...],
+        now: datetime,
+        *,
+        why: tuple[str, ...] = (),
+        bank_id: str | None = None,
+        bank_version: int | None = None,
+    ) -> InterviewSession:
+        reasons = why or ("",) * len(questions)
+        asked = tuple(
+            AskedQuestion(position=i, question=q, why=w)
+            for i, (q, w) in enumerate(zip(questions, reasons, strict=True), start=1)
+        )
         return cls(
-            id=session_id, state=SessionState.IN_PROGRESS, created_at=now, updated_at=now, questions=asked
+            id=session_id,
+            state=SessionState.IN_PROGRESS,
+            created_at=now,
+            updated_at=now,
+            questions=asked,
+            bank_id=bank_id,
+            bank_version=bank_version,
         )
 
     @property

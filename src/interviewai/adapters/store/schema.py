@@ -15,6 +15,8 @@ sessions = Table(
     Column("updated_at", Float, nullable=False, index=True),
     Column("completed_at", Float, nullable=True),
     Column("version", Integer, nullable=False, default=0),
+    Column("bank_id", String(64), nullable=True, index=True),
+    Column("bank_version", Integer, nullable=True),
 )
 
 session_questions = Table(
@@ -28,6 +30,9 @@ session_questions = Table(
     Column("served_at", Float, nullable=True),
     Column("answer_text", Text, nullable=True),
     Column("answered_at", Float, nullable=True),
+    Column("why", Text, nullable=True),
+    # JSON: roles, skills, seniority, key_points and rubric, so a session keeps its whole question.
+    Column("question_meta", Text, nullable=True),
 )
 
 media = Table(
@@ -43,6 +48,18 @@ media = Table(
     Column("meta", Text, nullable=True),
     Column("error", Text, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+banks = Table(
+    "banks",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("content", Text, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
 )

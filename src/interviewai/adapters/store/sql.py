@@ -9,9 +9,9 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from interviewai.adapters.store.question_codec import decode_question, encode_meta
 from interviewai.adapters.store.schema import session_questions, sessions
 from interviewai.domain.errors import ConcurrentUpdate
-from interviewai.domain.questions import Question, QuestionType
 from interviewai.domain.session import AskedQuestion, InterviewSession, SessionState
 
 
@@ -26,12 +26,13 @@ def _from_epoch(value: float | None) -> datetime | None:
 def _asked_from_row(row: RowMapping) -> AskedQuestion:
     return AskedQuestion(
         position=row["position"],
-        question=Question(
-            id=row["question_id"], text=row["question_text"], type=QuestionType(row["question_type"])
+        question=decode_question(
+            row["question_id"], row["question_text"], row["question_type"], row["question_meta"]
         ),
         served_at=_from_epoch(row["served_at"]),
         answer_text=row["answer_text"],
         answered_at=_from_epoch(row["answered_at"]),
+        why=row["why"] or "",
     )
 
 
@@ -51,6 +52,8 @@ class SqlSessionStore:
                     updated_at=_to_epoch(session.updated_at),
                     completed_at=_to_epoch(session.completed_at),
                     version=session.version,
+                    bank_id=session.bank_id,
+                    bank_version=session.bank_version,
                 )
             )
             await connection.execute(
@@ -65,6 +68,8 @@ class SqlSessionStore:
                         "served_at": _to_epoch(asked.served_at),
                         "answer_text": asked.answer_text,
                         "answered_at": _to_epoch(asked.answered_at),
+                        "why": asked.why or None,
+                        "question_meta": encode_meta(asked.question),
                     }
                     for asked in session.questions
                 ],
@@ -97,6 +102,8 @@ class SqlSessionStore:
                 completed_at=_from_epoch(row["completed_at"]),
                 questions=tuple(_asked_from_row(q) for q in question_rows),
                 version=row["version"],
+                bank_id=row["bank_id"],
+                bank_version=row["bank_version"],
             )
 
     async def save(self, session: InterviewSession) -> InterviewSession:

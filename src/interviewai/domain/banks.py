@@ -1,0 +1,39 @@
+"""Custom question banks kept by the service: the uploaded document and its version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from interviewai.domain.errors import DomainError
+
+
+@dataclass(frozen=True)
+class StoredBank:
+    id: str
+    version: int
+    name: str
+    format: str
+    """`yaml` or `json`: how `content` is written."""
+    content: str
+    created_at: float
+    updated_at: float
+
+
+class BankNotFound(DomainError):
+    code = "bank_not_found"
+
+
+class BankInUse(DomainError):
+    """Active sessions were started from this bank; it can be replaced but not deleted."""
+
+    code = "bank_in_use"
+
+
+class InvalidBankUpload(DomainError):
+    """The uploaded document is not a valid bank; `problems` lists each with its line."""
+
+    code = "invalid_bank"
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message)
+        self.problems = problems

@@ -1,0 +1,240 @@
+"""Making interview plans: which bank, what the job description asks for, and the questions that fit."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from interviewai.domain.plans import (
+    DEFAULT_QUESTIONS,
+    MAX_JOB_DESCRIPTION_CHARS,
+    InvalidPlanOption,
+    JobDescriptionTooLong,
+    Plan,
+    PlannedQuestion,
+    PlanRequest,
+)
+from interviewai.domain.ports import Embedder
+from interviewai.domain.questions import QuestionBank, Seniority
+from interviewai.services.job_ads import AdReading, JobAdReader, Vectors
+from interviewai.services.plan_builder import PlanBuilder, Target
+
+# Embeddings of this many banks (the packaged ones and recently used custom versions) stay in memory.
+_INDEX_CACHE = 16
+# An ad is embedded in up to this many pieces of this many words (a sentence model reads ~250 tokens).
+_AD_PIECES = 3
+_AD_PIECE_WORDS = 160
+
+
+@dataclass(frozen=True)
+class BankIndex:
+    """A bank with its vectors: questions (row-aligned), each role's centroid, each skill's phrases."""
+
+    bank: QuestionBank
+    reader: JobAdReader
+    questions: Vectors
+    roles: dict[str, Vectors]
+    skills: Vectors | None
+
+
+@dataclass(frozen=True)
+class RoleInfo:
+    id: str
+    name: str
+    question_count: int
+    seniorities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ResolvedBank:
+    bank: QuestionBank
+    bank_id: str | None
+    version: int | None
+
+
+BankResolver = Callable[[str], Awaitable[ResolvedBank]]
+"""Finds a custom bank by id (raising InvalidPlanOption when there is none)."""
+
+
+def _unit(vector: Vectors) -> Vectors:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+class PlanService:
+    def __init__(
+        self,
+        default_bank: QuestionBank,
+        library: QuestionBank | None,
+        embedder: Embedder,
+        *,
+        custom_banks: BankResolver | None = None,
+    ) -> None:
+        self._default = default_bank
+        self._library = library
+        self._embedder = embedder
+        self._custom_banks = custom_banks
+        self._indexes: OrderedDict[tuple[str, int], BankIndex] = OrderedDict()
+        self._index_lock = asyncio.Lock()
+
+    @property
+    def default_bank(self) -> QuestionBank:
+        return self._default
+
+    @property
+    def catalog(self) -> QuestionBank:
+        """The bank plans draw from when no `bank_id` is given: the library, else the default bank."""
+        return self._library or self._default
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder
+
+    def roles(self, bank: QuestionBank | None = None) -> list[RoleInfo]:
+        source = bank or self.catalog
+        infos = []
+        for role in source.roles:
+            questions = [q for q in source.questions if role.id in q.roles]
+            levels = {s for q in questions for s in q.seniority}
+            infos.append(
+                RoleInfo(
+                    id=role.id,
+                    name=role.name,
+                    question_count=len(questions),
+                    seniorities=tuple(s.value for s in Seniority if s in levels),
+                )
+            )
+        return infos
+
+    async def prepare(self) -> None:
+        """Embed the packaged library ahead, so the first plan does not pay for it."""
+        await self._index(self.catalog, ("packaged", 0))
+
+    async def plan(self, request: PlanRequest) -> Plan:
+        if request.job_description is not None and len(request.job_description) > MAX_JOB_DESCRIPTION_CHARS:
+            raise JobDescriptionTooLong(
+                f"job_description is {len(request.job_description)} characters; "
+                f"at most {MAX_JOB_DESCRIPTION_CHARS} are accepted."
+            )
+        if request.is_default:
+            return Plan(questions=tuple(PlannedQuestion(q, "") for q in self._default.questions), seed=None)
+        resolved = await self._resolve(request.bank_id)
+        bank = resolved.bank
+        if request.role is not None and bank.role(request.role) is None:
+            allowed = [r.id for r in bank.roles]
+            raise InvalidPlanOption(
+                "role", f"unknown role {request.role!r}; allowed: {', '.join(allowed) or 'none'}", allowed
+            )
+        key = (resolved.bank_id or "packaged", resolved.version or 0)
+        index = await self._index(bank, key)
+        seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+        reading = await self._read_ad(index, request.job_description)
+        role = request.role or (reading.role if reading else None)
+        notes = self._notes(bank, request, reading, role)
+        skills = tuple(m.skill_id for m in reading.skills) if reading else ()
+        role_info = bank.role(role) if role else None
+        target = Target(
+            role=role,
+            role_name=role_info.name if role_info else "",
+            seniority=request.seniority,
+            skills=skills,
+            skill_names={m.skill_id: m.name for m in reading.skills} if reading else {},
+            ad_vector=reading.vector if reading and reading.recognised else None,
+        )
+        count = request.num_questions or DEFAULT_QUESTIONS
+        questions = PlanBuilder(bank, index.questions, target, random.Random(seed)).build(count)
+        if len(questions) < count:
+            notes.append(f"Only {len(questions)} questions of this bank fit the request.")
+        return Plan(
+            questions=tuple(questions),
+            seed=seed,
+            role=role,
+            skills=skills,
+            bank_id=resolved.bank_id,
+            bank_version=resolved.version,
+            notes=tuple(notes),
+        )
+
+    async def _resolve(self, bank_id: str | None) -> ResolvedBank:
+        if bank_id is None:
+            return ResolvedBank(self.catalog, None, None)
+        if self._custom_banks is None:
+            raise InvalidPlanOption("bank_id", f"unknown bank {bank_id!r}; no custom banks are kept here")
+        return await self._custom_banks(bank_id)
+
+    async def _read_ad(self, index: BankIndex, text: str | None) -> AdReading | None:
+        if text is None or not text.strip():
+            return None
+        words = text.split()
+        pieces = [" ".join(words[i : i + _AD_PIECE_WORDS]) for i in range(0, len(words), _AD_PIECE_WORDS)][
+            :_AD_PIECES
+        ]
+        vectors = await self._embedder.embed(pieces)
+        ad_vector = _unit(vectors.mean(axis=0).astype(np.float32))
+        return index.reader.read(text, ad_vector, index.roles, index.skills)
+
+    @staticmethod
+    def _notes(
+        bank: QuestionBank, request: PlanRequest, reading: AdReading | None, role: str | None
+    ) -> list[str]:
+        if reading is None:
+            return []
+        role_info = bank.role(role) if role else None
+        mix = f"the {role_info.name} mix" if role_info else "the general mix"
+        if not reading.recognised:
+            return [f"The job description names no role or skill this bank knows, so this is {mix}."]
+        notes = []
+        if request.role is None and role_info is not None:
+            notes.append(f"Read the job description as a {role_info.name} role.")
+        if reading.skills:
+            notes.append("Skills it asks for: " + ", ".join(m.name for m in reading.skills) + ".")
+        return notes
+
+    async def index_for(self, bank: QuestionBank, key: tuple[str, int]) -> BankIndex:
+        return await self._index(bank, key)
+
+    async def _index(self, bank: QuestionBank, key: tuple[str, int]) -> BankIndex:
+        full_key = (f"{key[0]}@{self._embedder.model_name}", key[1])
+        # The key names the content: the packaged bank never changes, a custom bank's version does.
+        cached = self._indexes.get(full_key)
+        if cached is not None:
+            self._indexes.move_to_end(full_key)
+            return cached
+        async with self._index_lock:
+            cached = self._indexes.get(full_key)
+            if cached is not None:
+                return cached
+            index = await self._build_index(bank)
+            self._indexes[full_key] = index
+            while len(self._indexes) > _INDEX_CACHE:
+                self._indexes.popitem(last=False)
+            return index
+
+    async def _build_index(self, bank: QuestionBank) -> BankIndex:
+        texts = [q.text for q in bank.questions]
+        role_texts = [f"{r.name}: {', '.join(r.aliases)}" for r in bank.roles]
+        skill_texts = [f"{s.name}: {', '.join(s.aliases)}" for s in bank.skills]
+        vectors = await self._embedder.embed(texts + role_texts + skill_texts)
+        questions = vectors[: len(texts)]
+        named = vectors[len(texts) : len(texts) + len(role_texts)]
+        roles: dict[str, Vectors] = {}
+        for row, role in enumerate(bank.roles):
+            members = [i for i, q in enumerate(bank.questions) if role.id in q.roles]
+            centroid = questions[members].mean(axis=0) if members else np.zeros_like(named[row])
+            roles[role.id] = _unit((centroid + named[row]).astype(np.float32))
+        skills = vectors[len(texts) + len(role_texts) :] if skill_texts else None
+        return BankIndex(bank, JobAdReader(bank), questions, roles, skills)
+
+
+def with_generated(plan: Plan, extra: list[PlannedQuestion]) -> Plan:
+    """The plan with generated questions placed before its closing question."""
+    if not extra:
+        return plan
+    *body, closing = plan.questions
+    return replace(plan, questions=(*body, *extra, closing))
