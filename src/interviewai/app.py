@@ -14,6 +14,7 @@ from interviewai.api.docs_pages import install_docs_pages
 from interviewai.api.errors import install_error_handlers
 from interviewai.api.limits_body import BodyLimit
 from interviewai.api.pages import SecurityHeaders, install_web_client
+from interviewai.api.plans import plans_router
 from interviewai.api.rate_limits import RateLimit, RateLimiter, parse_limit, parse_networks
 from interviewai.api.routes import router
 from interviewai.api.security import ApiKeyGuard, ApiKeys, install_log_masking, require_session_owner
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs_pages(app)
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(plans_router)
     app.include_router(websocket_router(heartbeat_interval_s=resolved.ws_heartbeat_s))
     install_web_client(app)
     app.add_middleware(BodyLimit, max_bytes=resolved.max_request_bytes)

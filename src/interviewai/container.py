@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 from interviewai.adapters.blobs.files import FileBlobStore
 from interviewai.adapters.embeddings.minilm import MiniLmEmbedder
-from interviewai.adapters.question_bank import load_question_bank
+from interviewai.adapters.question_bank import load_packaged_bank, load_question_bank
 from interviewai.adapters.queue.taskiq_queue import TaskiqJobQueue
 from interviewai.adapters.speech.edge import (
     EdgeEndpoint,
@@ -40,6 +40,7 @@ from interviewai.domain.questions import InvalidQuestionBank, QuestionBank
 from interviewai.domain.speech import VoiceSettings
 from interviewai.services.interview import InterviewService
 from interviewai.services.media import SpeechMediaService
+from interviewai.services.plans import PlanService
 from interviewai.services.shared_health import SharedHealth
 from interviewai.services.single_flight import SingleFlight
 from interviewai.services.speech import SpeechService
@@ -76,6 +77,16 @@ def check_configuration(settings: Settings) -> QuestionBank:
         except ValueError as error:
             raise SettingsError(f"Invalid configuration: EDGE_TTS_URL: {error}") from None
     return bank
+
+
+def load_library(settings: Settings) -> QuestionBank | None:
+    """The library plans draw from (QUESTION_LIBRARY, else the packaged one); None if there is none."""
+    try:
+        if settings.question_library is not None:
+            return load_question_bank(settings.question_library)
+        return load_packaged_bank("library.yaml")
+    except InvalidQuestionBank as error:
+        raise SettingsError(f"Invalid configuration:\n  QUESTION_LIBRARY: {error}") from None
 
 
 def build_speech_service(
@@ -185,6 +196,7 @@ class Container:
     jobs: TaskiqJobQueue
     # For the services that need sentence embeddings (evaluation, plans); loaded once per lifespan.
     embedder: Embedder
+    plans: PlanService
     # The configured OpenAI-compatible chat model; None when LLM_API_URL is empty.
     chat_model: ChatModel | None = None
 
@@ -271,6 +283,8 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
             shared = SharedHealth(board, speech, avatar)
         tasks = BackgroundTasks()
         stack.push_async_callback(tasks.aclose)
+        plans = PlanService(bank, load_library(settings), embedder)
+        tasks.spawn("embed-question-library", plans.prepare())
         if shared is not None:
             tasks.every("share-provider-health", HEALTH_SYNC_INTERVAL_S, shared.sync)
         tasks.every(
@@ -295,6 +309,7 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
             jobs=jobs,
             embedder=embedder,
             chat_model=chat_model,
+            plans=plans,
         )
 
 

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr = SecretStr("")
     s3_region: str = "us-east-1"
     question_bank: Path | None = None
+    question_library: Path | None = Field(
+        None, description="A bank file to plan interviews from instead of the packaged library"
+    )
     model_dir: Path | None = Field(None, description="Where the alignment-patched voice model is kept")
 
     # Jobs.

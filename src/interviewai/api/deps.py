@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from interviewai.container import Container
+from interviewai.services.plans import PlanService
 
 
 def get_container(request: Request) -> Container:
@@ -15,6 +16,13 @@ def get_container(request: Request) -> Container:
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def get_plans(container: ContainerDep) -> PlanService:
+    return container.plans
+
+
+PlansDep = Annotated[PlanService, Depends(get_plans)]
 
 
 class UrlBuilder:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from interviewai.api.json_safety import excerpt
+from interviewai.domain.banks import BankInUse, BankNotFound, InvalidBankUpload
 from interviewai.domain.errors import (
     ConcurrentUpdate,
     DomainError,
@@ -23,6 +24,7 @@ from interviewai.domain.errors import (
     SessionNotFound,
     WrongQuestion,
 )
+from interviewai.domain.plans import InvalidPlanOption, JobDescriptionTooLong
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,12 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     SessionFinished: 409,
     WrongQuestion: 409,
     ConcurrentUpdate: 409,
+    # Plans and banks.
+    InvalidPlanOption: 422,
+    JobDescriptionTooLong: 413,
+    BankNotFound: 404,
+    BankInUse: 409,
+    InvalidBankUpload: 422,
 }
 
 HTTP_CODES = {
@@ -68,7 +76,9 @@ def error_response(
 async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)
     status_code = next((s for kind, s in DOMAIN_STATUS.items() if isinstance(error, kind)), 400)
-    return error_response(status_code, error.code, error.message)
+    # A bank upload lists every problem, each with its line, rather than one sentence.
+    detail: Any = error.problems if isinstance(error, InvalidBankUpload) else error.message
+    return error_response(status_code, error.code, detail)
 
 
 async def _api_error(_request: Request, error: Exception) -> JSONResponse:

@@ -17,7 +17,8 @@ from starlette.background import BackgroundTask
 from interviewai import __version__
 from interviewai.adapters.blobs.files import FileBlobStore
 from interviewai.adapters.blobs.s3 import S3BlobStore, UnsatisfiableRange
-from interviewai.api.deps import ContainerDep, UrlsDep
+from interviewai.api.deps import ContainerDep, PlansDep, UrlsDep
+from interviewai.api.plans import PLAN_ERRORS, role_models
 from interviewai.api.presenters import (
     avatar_image_url,
     delivery_response,
@@ -154,6 +155,7 @@ async def interview_info(container: ContainerDep, urls: UrlsDep) -> InterviewInf
         avatar_image_url=avatar_image_url(assets, urls),
         idle_video_url=idle_video_url(assets, urls),
         presenter_id=container.settings.did_presenter_id,
+        roles=role_models(container.plans.roles()),
     )
 
 
@@ -163,14 +165,22 @@ async def voices(container: ContainerDep) -> VoicesResponse:
     return VoicesResponse(voices=[VoiceModel(**asdict(voice)) for voice in found])
 
 
-@router.post("/interview/start", response_model=StartResponse, responses=_BODY_ERRORS, tags=["interview"])
+@router.post(
+    "/interview/start",
+    response_model=StartResponse,
+    responses={**_BODY_ERRORS, **PLAN_ERRORS},
+    tags=["interview"],
+)
 async def start_interview(
     request: Request,
     container: ContainerDep,
+    plans: PlansDep,
     urls: UrlsDep,
-    _options: Annotated[StartRequest | None, Body()] = None,
+    options: Annotated[StartRequest | None, Body()] = None,
 ) -> StartResponse:
-    session = await container.interviews.start(session_id_for(request_key(request)))
+    plan_request = (options or StartRequest()).plan_request()
+    plan = None if plan_request.is_default else await plans.plan(plan_request)
+    session = await container.interviews.start(plan, session_id=session_id_for(request_key(request)))
     assets = container.avatar.assets
     return StartResponse(
         session_id=session.id,
@@ -179,6 +189,9 @@ async def start_interview(
         avatar_mode=_mode(container),
         avatar_image_url=avatar_image_url(assets, urls),
         idle_video_url=idle_video_url(assets, urls),
+        seed=plan.seed if plan else None,
+        role=plan.role if plan else None,
+        notes=list(plan.notes) if plan else [],
     )
 
 

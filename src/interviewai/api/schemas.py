@@ -6,13 +6,61 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from interviewai.domain.plans import MAX_JOB_DESCRIPTION_CHARS, MAX_QUESTIONS, MIN_QUESTIONS, PlanRequest
+from interviewai.domain.questions import Seniority
+
 MAX_ANSWER_CHARS = 10_000
 
 
-class StartRequest(BaseModel):
-    """Optional options for a new interview; an empty body means all defaults."""
+class StartOptions(BaseModel):
+    """Options of a new interview (and of a plan preview); an empty body means today's default bank.
 
-    model_config = ConfigDict(extra="ignore")
+    Unknown fields are refused (422 naming them) so a misspelt option never silently does nothing.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: str | None = Field(
+        None, min_length=1, max_length=64, description="A role id from GET /api/v1/roles, e.g. `backend`."
+    )
+    seniority: Literal["junior", "mid", "senior", "any"] | None = Field(
+        None, description="Keep questions pitched at this level (`any`: no filter)."
+    )
+    num_questions: int | None = Field(
+        None, strict=True, ge=MIN_QUESTIONS, le=MAX_QUESTIONS, description="How many questions (3-20)."
+    )
+    job_description: str | None = Field(
+        None,
+        description=f"A pasted job ad to tailor to (at most {MAX_JOB_DESCRIPTION_CHARS} characters; "
+        "longer is 413 `payload_too_large`).",
+    )
+    bank_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="A custom bank from /api/v1/banks instead of the library.",
+    )
+    seed: int | None = Field(
+        None,
+        strict=True,
+        ge=0,
+        le=2**31 - 1,
+        description="Makes the plan reproducible; one is chosen if omitted.",
+    )
+
+    def plan_request(self) -> PlanRequest:
+        return PlanRequest(
+            role=self.role,
+            seniority=Seniority(self.seniority) if self.seniority not in (None, "any") else None,
+            num_questions=self.num_questions,
+            job_description=self.job_description,
+            bank_id=self.bank_id,
+            seed=self.seed,
+        )
+
+
+# The seed's name for the start body.
+StartRequest = StartOptions
 
 
 class AnswerRequest(BaseModel):
@@ -59,6 +107,41 @@ class StartResponse(BaseModel):
     avatar_mode: str
     avatar_image_url: str
     idle_video_url: str | None
+    # Plans (additions): null for the default bank's fixed order.
+    seed: int | None = None
+    role: str | None = None
+    notes: list[str] = []
+
+
+class PlannedQuestionModel(BaseModel):
+    question_id: int
+    question_text: str
+    question_type: str
+    why: str
+
+
+class PlanResponse(BaseModel):
+    """The plan a start with the same options (and seed) makes."""
+
+    questions: list[PlannedQuestionModel]
+    total_questions: int
+    seed: int | None
+    role: str | None
+    skills: list[str]
+    bank_id: str | None
+    bank_version: int | None
+    notes: list[str]
+
+
+class RoleModel(BaseModel):
+    id: str
+    name: str
+    question_count: int
+    seniorities: list[str]
+
+
+class RolesResponse(BaseModel):
+    roles: list[RoleModel]
 
 
 class QuestionResponse(BaseModel):
@@ -159,6 +242,7 @@ class InterviewInfoResponse(BaseModel):
     avatar_image_url: str
     idle_video_url: str | None
     presenter_id: str
+    roles: list[RoleModel] = []
 
 
 class VoiceModel(BaseModel):

@@ -151,7 +151,7 @@ class InterviewConnection:
         try:
             key = request_key(self._ws)
             if resume_session_id is None:
-                session = await self._interviews.start(session_id_for(key))
+                session = await self._interviews.start(session_id=session_id_for(key))
             else:
                 check_session_owner(key, resume_session_id)
                 session = await self._interviews.status(resume_session_id)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
 from interviewai.domain.errors import ConcurrentUpdate, SessionFinished, SessionNotFound
+from interviewai.domain.plans import Plan
 from interviewai.domain.ports import JobQueue, SessionStore
 from interviewai.domain.questions import QuestionBank
 from interviewai.domain.session import AskedQuestion, InterviewSession, SessionState, new_session_id
@@ -75,10 +76,24 @@ class InterviewService:
     def bank(self) -> QuestionBank:
         return self._bank
 
-    async def start(self, session_id: str | None = None) -> InterviewSession:
-        """A new session; the API passes an id that carries the owning API key's tag when keys are on."""
+    async def start(self, plan: Plan | None = None, *, session_id: str | None = None) -> InterviewSession:
+        """A new session: the default bank in order, or the questions of `plan`.
+
+        The API passes an id that carries the owning API key's tag when keys are on.
+        """
         # The session keeps its own copy of the questions, so a changed bank never reshuffles it.
-        session = InterviewSession.start(session_id or new_session_id(), self._bank.questions, self._clock())
+        new_id = session_id or new_session_id()
+        if plan is None:
+            session = InterviewSession.start(new_id, self._bank.questions, self._clock())
+        else:
+            session = InterviewSession.start(
+                new_id,
+                tuple(p.question for p in plan.questions),
+                self._clock(),
+                why=tuple(p.why for p in plan.questions),
+                bank_id=plan.bank_id,
+                bank_version=plan.bank_version,
+            )
         await self._store.create(session)
         if self._lookahead:
             await self._jobs.enqueue(PREPARE_JOB, session_id=session.id)

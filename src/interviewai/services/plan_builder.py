@@ -147,7 +147,7 @@ class PlanBuilder:
         elif asked:
             reason = "The ad asks for " + _join(asked[:3])
         elif target.role is not None and target.role in question.roles:
-            reason = f"A core {target.role_name or target.role} question"
+            reason = f"A core question for the {target.role_name or target.role} role"
         else:
             reason = f"A general {question.type.value} question for any role"
         if target.seniority is not None and question.seniority == {target.seniority}:

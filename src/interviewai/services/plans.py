@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import secrets
 from collections import OrderedDict
@@ -25,6 +26,7 @@ from interviewai.domain.questions import QuestionBank, Seniority
 from interviewai.services.job_ads import AdReading, JobAdReader, Vectors
 from interviewai.services.plan_builder import PlanBuilder, Target
 
+logger = logging.getLogger(__name__)
 # Embeddings of this many banks (the packaged ones and recently used custom versions) stay in memory.
 _INDEX_CACHE = 16
 # An ad is embedded in up to this many pieces of this many words (a sentence model reads ~250 tokens).
@@ -113,8 +115,12 @@ class PlanService:
         return infos
 
     async def prepare(self) -> None:
-        """Embed the packaged library ahead, so the first plan does not pay for it."""
-        await self._index(self.catalog, ("packaged", 0))
+        """Embed the packaged library ahead, so the first plan does not pay for it (a failure here only
+        means the first plan will try again)."""
+        try:
+            await self._index(self.catalog, ("packaged", 0))
+        except Exception:
+            logger.exception("could not embed the question library ahead; the first plan will")
 
     async def plan(self, request: PlanRequest) -> Plan:
         if request.job_description is not None and len(request.job_description) > MAX_JOB_DESCRIPTION_CHARS:

@@ -1,0 +1,39 @@
+"""The rules every plan must keep, checked the same way by the plan tests and bench/plans.py."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from interviewai.domain.plans import Plan
+from interviewai.domain.ports import Embedder
+from interviewai.domain.questions import QuestionType
+from interviewai.services.plan_builder import DUPLICATE_COSINE
+
+
+async def assert_plan_rules(plan: Plan, embedder: Embedder, count: int) -> None:
+    types = [p.question.type for p in plan.questions]
+    assert len(types) == count, types
+    assert types[0] is QuestionType.INTRODUCTION and types[-1] is QuestionType.CLOSING, types
+    assert QuestionType.INTRODUCTION not in types[1:-1] and QuestionType.CLOSING not in types[1:-1]
+    if count >= 5:
+        assert len(set(types[1:-1])) >= 2, f"no mix of types: {types}"
+    ids = [p.question.id for p in plan.questions]
+    assert len(set(ids)) == len(ids)
+    assert all(p.why for p in plan.questions)
+    vectors = await embedder.embed([p.question.text for p in plan.questions])
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, 0)
+    assert float(similarity.max()) < DUPLICATE_COSINE, "two near-duplicate questions in one plan"
+
+
+def on_target_share(plan: Plan, role: str, skills: set[str]) -> float:
+    """Of the plan's role-specific questions, the share that belong to `role` or test one of `skills`."""
+    specific = [p.question for p in plan.questions if not p.question.is_general]
+    if not specific:
+        return 1.0
+    fitting = [q for q in specific if role in q.roles or set(q.skills) & skills]
+    return len(fitting) / len(specific)
+
+
+def skills_covered(plan: Plan, skills: set[str]) -> set[str]:
+    return {s for p in plan.questions for s in p.question.skills} & skills

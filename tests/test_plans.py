@@ -1,0 +1,145 @@
+"""Plans from the library: the rules every plan keeps, tailoring to job ads, seeds, and bad options."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from embedding_fixtures import embedder  # noqa: F401  (a fixture, used by name)
+from interviewai.adapters.embeddings.minilm import MiniLmEmbedder
+from interviewai.adapters.question_bank import load_question_bank
+from interviewai.domain.plans import InvalidPlanOption, JobDescriptionTooLong, PlanRequest
+from interviewai.domain.questions import Seniority
+from interviewai.services.plans import PlanService
+from plan_checks import assert_plan_rules, on_target_share, skills_covered
+
+LIBRARY = Path(__file__).parent / "data" / "library.yaml"
+ADS = {
+    "backend": (
+        "Senior back-end developer. You will own our REST APIs on PostgreSQL, put Redis caches where they pay "
+        "off, and take part in the on-call rotation for incidents. Python and FastAPI preferred.",
+        {"api-design", "postgresql", "caching", "incident-response", "python"},
+    ),
+    "product-management": (
+        "We are looking for a product owner to own the roadmap, prioritise requests with stakeholders across "
+        "sales and support, run customer interviews, and define the KPIs each release is judged by.",
+        {"roadmapping", "prioritisation", "stakeholder-management", "user-research", "metrics"},
+    ),
+    "frontend": (
+        "Front-end developer (React). Build accessible components that work with screen readers, keep our "
+        "CSS tidy, and improve Core Web Vitals on the main pages.",
+        {"react", "accessibility", "css", "web-performance"},
+    ),
+}
+
+
+@pytest.fixture
+async def plans(embedder: MiniLmEmbedder) -> AsyncIterator[PlanService]:
+    service = PlanService(load_question_bank(None), load_question_bank(LIBRARY), embedder)
+    await service.prepare()
+    return service
+
+
+@pytest.mark.parametrize("role", sorted(ADS))
+async def test_a_job_ad_gets_a_plan_for_its_role_and_skills(
+    plans: PlanService, embedder: MiniLmEmbedder, role: str
+) -> None:
+    text, skills = ADS[role]
+    for seed in range(5):
+        plan = await plans.plan(PlanRequest(job_description=text, seed=seed))
+        await assert_plan_rules(plan, embedder, 10)
+        assert plan.role == role
+        assert set(plan.skills) >= skills - {"python"}, plan.skills
+        assert on_target_share(plan, role, skills) >= 0.9
+        assert len(skills_covered(plan, skills)) >= 3
+        asked = [p for p in plan.questions if set(p.question.skills) & skills]
+        assert asked and all(p.why.startswith("The ad asks for ") for p in asked)
+        named = {plans.catalog.skill(s).name for s in asked[0].question.skills if s in skills}  # type: ignore[union-attr]
+        assert any(name in asked[0].why for name in named)
+
+
+async def test_backend_and_product_plans_share_only_general_questions(plans: PlanService) -> None:
+    for seed in range(5):
+        backend = await plans.plan(PlanRequest(job_description=ADS["backend"][0], seed=seed))
+        product = await plans.plan(PlanRequest(job_description=ADS["product-management"][0], seed=seed))
+        shared = {p.question for p in backend.questions} & {p.question for p in product.questions}
+        assert all(q.is_general for q in shared)
+
+
+@pytest.mark.parametrize("count", [3, 4, 7, 12])
+async def test_plans_for_a_role_keep_the_rules_at_any_length(
+    plans: PlanService, embedder: MiniLmEmbedder, count: int
+) -> None:
+    plan = await plans.plan(PlanRequest(role="backend", num_questions=count, seed=count))
+    await assert_plan_rules(plan, embedder, count)
+    assert all(q.question.is_general or "backend" in q.question.roles for q in plan.questions)
+    if count >= 7:
+        assert {p.question.type.value for p in plan.questions[1:-1]} == {
+            "behavioral",
+            "situational",
+            "technical",
+        }
+
+
+async def test_the_same_seed_gives_the_same_plan_and_seeds_vary_it(plans: PlanService) -> None:
+    request = PlanRequest(role="backend", job_description=ADS["backend"][0], seed=42)
+    first, again = await plans.plan(request), await plans.plan(request)
+    assert first == again and first.seed == 42
+    others = [await plans.plan(PlanRequest(role="backend", seed=s)) for s in range(6)]
+    assert len({tuple(p.question.id for p in plan.questions) for plan in others}) > 1
+    unseeded = await plans.plan(PlanRequest(role="backend"))
+    assert unseeded.seed is not None
+    assert await plans.plan(PlanRequest(role="backend", seed=unseeded.seed)) == unseeded
+
+
+async def test_seniority_keeps_questions_pitched_at_that_level(plans: PlanService) -> None:
+    for seed in range(5):
+        plan = await plans.plan(PlanRequest(role="backend", seniority=Seniority.JUNIOR, seed=seed))
+        assert all(Seniority.JUNIOR in p.question.seniority for p in plan.questions)
+        senior = await plans.plan(PlanRequest(role="backend", seniority=Seniority.SENIOR, seed=seed))
+        assert 107 not in {p.question.id for p in senior.questions}  # the junior-only index question
+
+
+async def test_an_ad_with_nothing_recognisable_gets_the_role_or_general_mix(plans: PlanService) -> None:
+    gibberish = "Blorp quux zindle frobnicate wibble. " * 5
+    general = await plans.plan(PlanRequest(job_description=gibberish, seed=1))
+    assert general.role is None and all(p.question.is_general for p in general.questions)
+    assert "names no role or skill" in general.notes[0] and "general mix" in general.notes[0]
+    for_role = await plans.plan(PlanRequest(role="frontend", job_description=gibberish, seed=1))
+    assert for_role.role == "frontend" and "Frontend engineer mix" in for_role.notes[0]
+    assert any("frontend" in p.question.roles for p in for_role.questions)
+
+
+async def test_an_empty_request_is_the_default_bank_in_order(plans: PlanService) -> None:
+    plan = await plans.plan(PlanRequest())
+    assert [p.question for p in plan.questions] == list(load_question_bank(None).questions)
+    assert plan.seed is None and all(p.why == "" for p in plan.questions)
+
+
+async def test_bad_options_name_the_field_and_what_is_allowed(plans: PlanService) -> None:
+    with pytest.raises(InvalidPlanOption) as caught:
+        await plans.plan(PlanRequest(role="astronaut"))
+    assert caught.value.field == "role" and caught.value.allowed == [
+        "backend",
+        "frontend",
+        "product-management",
+    ]
+    assert "allowed: backend, frontend, product-management" in caught.value.message
+    with pytest.raises(InvalidPlanOption, match="bank_id"):
+        await plans.plan(PlanRequest(bank_id="nope"))
+    with pytest.raises(JobDescriptionTooLong):
+        await plans.plan(PlanRequest(job_description="x" * 10_001))
+    assert len((await plans.plan(PlanRequest(job_description="Python " * 1428, seed=1))).questions) == 10
+
+
+def test_roles_report_counts_and_seniorities(plans: PlanService) -> None:
+    roles = {r.id: r for r in plans.roles()}
+    assert set(roles) == {"backend", "frontend", "product-management"}
+    assert roles["backend"].question_count == 11 and roles["backend"].seniorities == (
+        "junior",
+        "mid",
+        "senior",
+    )
+    assert roles["frontend"].name == "Frontend engineer"
