@@ -37,6 +37,8 @@ def make_settings(tmp_path: Path, model_dir: Path) -> SettingsFactory:
             "database_url": "",
             # Off unless a test is about it: background work would make call counts racy.
             "lookahead": False,
+            # The library's embeddings cost seconds of CPU; tests that plan embed on first use.
+            "plans_embed_at_start": False,
             "_env_file": None,
         }
         values.update(overrides)

@@ -27,9 +27,12 @@ async def test_start_accepts_empty_body_without_content_type(client: httpx.Async
     assert response.json()["state"] == "in_progress"
 
 
-async def test_start_accepts_json_options(client: httpx.AsyncClient) -> None:
+async def test_start_accepts_json_options_and_names_unknown_ones(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/interview/start", json={"num_questions": 4, "seed": 1})
+    assert response.status_code == 200 and response.json()["total_questions"] == 4
+    # A misspelt option must not silently do nothing.
     response = await client.post("/api/v1/interview/start", json={"future_option": True})
-    assert response.status_code == 200
+    assert response.status_code == 422 and "future_option" in response.text
 
 
 async def test_start_rejects_malformed_json(client: httpx.AsyncClient) -> None:

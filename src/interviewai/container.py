@@ -284,7 +284,8 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
         tasks = BackgroundTasks()
         stack.push_async_callback(tasks.aclose)
         plans = PlanService(bank, load_library(settings), embedder)
-        tasks.spawn("embed-question-library", plans.prepare())
+        if settings.plans_embed_at_start:
+            tasks.spawn("embed-question-library", plans.prepare())
         if shared is not None:
             tasks.every("share-provider-health", HEALTH_SYNC_INTERVAL_S, shared.sync)
         tasks.every(

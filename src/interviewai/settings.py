@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     question_library: Path | None = Field(
         None, description="A bank file to plan interviews from instead of the packaged library"
     )
+    plans_embed_at_start: bool = Field(
+        True, description="Embed the library in the background at start (else on the first plan)"
+    )
     model_dir: Path | None = Field(None, description="Where the alignment-patched voice model is kept")
 
     # Jobs.

@@ -32,6 +32,7 @@ _INDEX_CACHE = 16
 # An ad is embedded in up to this many pieces of this many words (a sentence model reads ~250 tokens).
 _AD_PIECES = 3
 _AD_PIECE_WORDS = 160
+_INDEX_PIECE = 32
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,13 @@ class PlanService:
         texts = [q.text for q in bank.questions]
         role_texts = [f"{r.name}: {', '.join(r.aliases)}" for r in bank.roles]
         skill_texts = [f"{s.name}: {', '.join(s.aliases)}" for s in bank.skills]
-        vectors = await self._embedder.embed(texts + role_texts + skill_texts)
+        everything = texts + role_texts + skill_texts
+        # In pieces, each with the embedder's own deadline: a busy machine slows a piece, not the whole bank.
+        pieces = [
+            await self._embedder.embed(everything[i : i + _INDEX_PIECE])
+            for i in range(0, len(everything), _INDEX_PIECE)
+        ]
+        vectors = np.concatenate(pieces) if pieces else np.zeros((0, 0), np.float32)
         questions = vectors[: len(texts)]
         named = vectors[len(texts) : len(texts) + len(role_texts)]
         roles: dict[str, Vectors] = {}
