@@ -1,9 +1,16 @@
-"""The rules every plan must keep, checked the same way by the plan tests and bench/plans.py."""
+"""The rules every plan must keep, and the app planning from the test library, for the plan tests."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
 import numpy as np
 
+from conftest import RunningApp, SettingsFactory
+from interviewai.app import create_app
 from interviewai.domain.plans import Plan
 from interviewai.domain.ports import Embedder
 from interviewai.domain.questions import QuestionType
@@ -37,3 +44,15 @@ def on_target_share(plan: Plan, role: str, skills: set[str]) -> float:
 
 def skills_covered(plan: Plan, skills: set[str]) -> set[str]:
     return {s for p in plan.questions for s in p.question.skills} & skills
+
+
+LIBRARY = Path(__file__).parent / "data" / "library.yaml"
+
+
+async def open_planned_app(make_settings: SettingsFactory, **overrides: Any) -> AsyncIterator[RunningApp]:
+    """The app planning from the small test library, with a client on the ASGI transport."""
+    app = create_app(make_settings(question_library=LIBRARY, **overrides))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield RunningApp(app, client)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -13,9 +12,8 @@ from interviewai.adapters.question_bank import load_question_bank
 from interviewai.domain.plans import InvalidPlanOption, JobDescriptionTooLong, PlanRequest
 from interviewai.domain.questions import Seniority
 from interviewai.services.plans import PlanService
-from plan_checks import assert_plan_rules, on_target_share, skills_covered
+from plan_checks import LIBRARY, assert_plan_rules, on_target_share, skills_covered
 
-LIBRARY = Path(__file__).parent / "data" / "library.yaml"
 ADS = {
     "backend": (
         "Senior back-end developer. You will own our REST APIs on PostgreSQL, put Redis caches where they pay "

@@ -5,33 +5,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from conftest import RunningApp, SettingsFactory
-from interviewai.app import create_app
+from plan_checks import open_planned_app
 
-LIBRARY = Path(__file__).parent / "data" / "library.yaml"
 BACKEND_AD = (
     "Senior back-end developer. You will own our REST APIs on PostgreSQL, put Redis caches where they pay off, "
     "and take part in the on-call rotation for incidents."
 )
 
 
-async def _open(make_settings: SettingsFactory, **overrides: Any) -> AsyncIterator[RunningApp]:
-    app = create_app(make_settings(question_library=LIBRARY, **overrides))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield RunningApp(app, client)
-
-
 @pytest.fixture
 async def planned(make_settings: SettingsFactory) -> AsyncIterator[RunningApp]:
-    async for running in _open(make_settings):
+    async for running in open_planned_app(make_settings):
         yield running
 
 
@@ -121,7 +110,7 @@ async def test_bad_options_are_clear_4xx(
 
 
 async def test_look_ahead_speaks_a_tailored_plan_in_order(make_settings: SettingsFactory) -> None:
-    async for app in _open(make_settings, lookahead=True):
+    async for app in open_planned_app(make_settings, lookahead=True):
         options = {"job_description": BACKEND_AD, "num_questions": 3, "seed": 3}
         started = (await app.client.post("/api/v1/interview/start", json=options)).json()
         deadline = time.monotonic() + 120

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import Depends, FastAPI
 
 from interviewai import __version__
+from interviewai.api.banks import banks_router
 from interviewai.api.cors import ApiCors, WebSocketOrigins, parse_origins
 from interviewai.api.docs_pages import install_docs_pages
 from interviewai.api.errors import install_error_handlers
@@ -68,14 +69,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(plans_router)
+    app.include_router(banks_router)
     app.include_router(websocket_router(heartbeat_interval_s=resolved.ws_heartbeat_s))
     install_web_client(app)
     app.add_middleware(BodyLimit, max_bytes=resolved.max_request_bytes)
     # Protections, innermost first (Starlette runs the last one added first).
     install_log_masking()
     api_keys = ApiKeys(resolved.api_key_list)
+    app.state.admin_keys = ApiKeys(resolved.admin_api_key_list)
     if api_keys.enabled:
-        app.add_middleware(ApiKeyGuard, keys=api_keys)
+        exempt = "/api/v1/banks" if app.state.admin_keys.enabled else None
+        app.add_middleware(ApiKeyGuard, keys=api_keys, exempt_prefix=exempt)
     if limiter.enabled:
         trusted = parse_networks(resolved.trusted_proxies)
         app.add_middleware(RateLimit, limiter=limiter, keys=api_keys, trusted_proxies=trusted)

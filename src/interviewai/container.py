@@ -32,12 +32,14 @@ from interviewai.adapters.speech.edge import (
     word_phonemizer,
 )
 from interviewai.adapters.speech.piper import PiperSynthesizer
+from interviewai.adapters.store.banks import SqlBankStore
 from interviewai.adapters.store.media_index import SqlMediaIndex
 from interviewai.adapters.store.sql import SqlSessionStore
 from interviewai.background import BackgroundTasks
 from interviewai.domain.ports import BlobStore, ChatModel, Embedder, SpeechSynthesizer
 from interviewai.domain.questions import InvalidQuestionBank, QuestionBank
 from interviewai.domain.speech import VoiceSettings
+from interviewai.services.banks import BankService
 from interviewai.services.interview import InterviewService
 from interviewai.services.media import SpeechMediaService
 from interviewai.services.plans import PlanService
@@ -197,6 +199,7 @@ class Container:
     # For the services that need sentence embeddings (evaluation, plans); loaded once per lifespan.
     embedder: Embedder
     plans: PlanService
+    banks: BankService
     # The configured OpenAI-compatible chat model; None when LLM_API_URL is empty.
     chat_model: ChatModel | None = None
 
@@ -283,7 +286,9 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
             shared = SharedHealth(board, speech, avatar)
         tasks = BackgroundTasks()
         stack.push_async_callback(tasks.aclose)
-        plans = PlanService(bank, load_library(settings), embedder)
+        library = load_library(settings)
+        banks = BankService(SqlBankStore(engine), library, timedelta(seconds=settings.session_timeout_s))
+        plans = PlanService(bank, library, embedder, custom_banks=banks.resolve)
         if settings.plans_embed_at_start:
             tasks.spawn("embed-question-library", plans.prepare())
         if shared is not None:
@@ -311,6 +316,7 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
             embedder=embedder,
             chat_model=chat_model,
             plans=plans,
+            banks=banks,
         )
 
 

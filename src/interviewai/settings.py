@@ -124,6 +124,10 @@ class Settings(BaseSettings):
 
     # Protections (all off by default: the seed's clients send no key and come from anywhere).
     api_keys: SecretStr = Field(SecretStr(""), description="Comma-separated keys; empty: no key needed")
+    admin_api_keys: SecretStr = Field(
+        SecretStr(""),
+        description="Keys for /api/v1/banks (not candidates' keys); empty: banks follow API_KEYS",
+    )
     rate_limit_sessions: str = Field("", description="New sessions per client, e.g. 30/minute; empty: none")
     rate_limit_requests: str = Field("", description="API requests per client, e.g. 600/minute; empty: none")
     trusted_proxies: str = Field("", description="Peers whose X-Forwarded-For is believed (IPs or CIDRs)")
@@ -234,6 +238,10 @@ class Settings(BaseSettings):
             if origin != "*" and not (parts.scheme in ("http", "https") and parts.netloc and not parts.path):
                 raise ValueError(f"{origin!r} is not * or an origin like https://app.example.com")
         return ",".join(origins)
+
+    @property
+    def admin_api_key_list(self) -> list[str]:
+        return [key.strip() for key in self.admin_api_keys.get_secret_value().split(",") if key.strip()]
 
     @property
     def api_key_list(self) -> list[str]:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from interviewai.container import Container
+from interviewai.services.banks import BankService
 from interviewai.services.plans import PlanService
 
 
@@ -23,6 +24,13 @@ def get_plans(container: ContainerDep) -> PlanService:
 
 
 PlansDep = Annotated[PlanService, Depends(get_plans)]
+
+
+def get_banks(container: ContainerDep) -> BankService:
+    return container.banks
+
+
+BanksDep = Annotated[BankService, Depends(get_banks)]
 
 
 class UrlBuilder:

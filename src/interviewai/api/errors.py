@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from interviewai.api.json_safety import excerpt
-from interviewai.domain.banks import BankInUse, BankNotFound, InvalidBankUpload
+from interviewai.domain.banks import BankExists, BankInUse, BankNotFound, InvalidBankUpload
 from interviewai.domain.errors import (
     ConcurrentUpdate,
     DomainError,
@@ -40,6 +40,7 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     JobDescriptionTooLong: 413,
     BankNotFound: 404,
     BankInUse: 409,
+    BankExists: 409,
     InvalidBankUpload: 422,
 }
 

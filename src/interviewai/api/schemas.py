@@ -144,6 +144,24 @@ class RolesResponse(BaseModel):
     roles: list[RoleModel]
 
 
+class BankModel(BaseModel):
+    bank_id: str
+    version: int
+    name: str
+    format: str
+    question_count: int
+    question_types: list[str]
+    roles: list[str]
+    created_at: str
+    updated_at: str
+    content: str | None = None
+    """The document as uploaded (GET /banks/{bank_id} only)."""
+
+
+class BanksResponse(BaseModel):
+    banks: list[BankModel]
+
+
 class QuestionResponse(BaseModel):
     type: Literal["question"] = "question"
     question_id: int

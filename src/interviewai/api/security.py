@@ -140,12 +140,15 @@ async def require_session_owner(connection: HTTPConnection) -> None:
 class ApiKeyGuard:
     """Requires a configured key on every /api/v1 route but the health checks (HTTP 401, WebSocket 4401)."""
 
-    def __init__(self, app: ASGIApp, keys: ApiKeys) -> None:
+    def __init__(self, app: ASGIApp, keys: ApiKeys, exempt_prefix: str | None = None) -> None:
         self.app = app
         self.keys = keys
+        # Routes with keys of their own (the admin's /banks when ADMIN_API_KEYS is set).
+        self.exempt_prefix = exempt_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or not _guarded(scope["path"]):
+        exempt = self.exempt_prefix is not None and scope["path"].startswith(self.exempt_prefix)
+        if scope["type"] not in ("http", "websocket") or not _guarded(scope["path"]) or exempt:
             await self.app(scope, receive, send)
             return
         key = self.keys.match(presented_key(scope))

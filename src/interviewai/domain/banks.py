@@ -23,6 +23,10 @@ class BankNotFound(DomainError):
     code = "bank_not_found"
 
 
+class BankExists(DomainError):
+    code = "bank_exists"
+
+
 class BankInUse(DomainError):
     """Active sessions were started from this bank; it can be replaced but not deleted."""
 

@@ -38,6 +38,8 @@ class Target:
     skills: tuple[str, ...] = ()
     skill_names: dict[str, str] = field(default_factory=dict)
     ad_vector: Vectors | None = None
+    any_role: bool = False
+    """Every question may serve (a team's own bank asked for no role)."""
 
 
 def quotas(middle: int, mix: dict[QuestionType, float]) -> dict[QuestionType, int]:
@@ -76,7 +78,7 @@ class PlanBuilder:
         target = self._target
         if not question.suits(target.seniority):
             return False
-        if question.is_general:
+        if question.is_general or target.any_role:
             return True
         if target.role is not None and target.role in question.roles:
             return True

@@ -153,6 +153,7 @@ class PlanService:
             skills=skills,
             skill_names={m.skill_id: m.name for m in reading.skills} if reading else {},
             ad_vector=reading.vector if reading and reading.recognised else None,
+            any_role=resolved.bank_id is not None and role is None,
         )
         count = request.num_questions or DEFAULT_QUESTIONS
         questions = PlanBuilder(bank, index.questions, target, random.Random(seed)).build(count)
