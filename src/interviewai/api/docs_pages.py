@@ -40,7 +40,7 @@ def install_docs_pages(app: FastAPI) -> None:
         root = request.scope.get("root_path", "")
         page = get_redoc_html(
             openapi_url=root + openapi_url,
-            title=f"{app.title} - ReDoc",
+            title=f"{request.app.title} - ReDoc",
             redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
             redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
             # Fonts from a CDN would make the page wait on the internet; the system's fonts do.
