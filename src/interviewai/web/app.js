@@ -7,6 +7,8 @@
 //   #mouth[data-viseme]            the mouth shape drawn now (Oculus visemes: sil PP FF TH DD kk CH SS nn RR aa E I O U)
 //   #presenter[data-view]          image | clip | idle
 
+import { voiceLabel } from "./voice.js";
+
 const API = new URL("api/v1/", document.baseURI);
 const $ = (id) => document.getElementById(id);
 
@@ -225,7 +227,8 @@ function showQuestion(question) {
     question.total_questions,
     `Question ${question.current_question} of ${question.total_questions}`,
   );
-  el.voice.textContent = question.voice ? `Voice: ${question.voice}` : "";
+  el.voice.textContent = voiceLabel(question.voice);
+  el.voice.dataset.voice = question.voice ?? "";
   el.modeChip.textContent = question.video_url ? "video presenter" : "audio + lip-sync";
   el.answer.value = "";
   updateCount();
