@@ -39,6 +39,8 @@ def make_settings(tmp_path: Path, model_dir: Path) -> SettingsFactory:
             "lookahead": False,
             # The library's embeddings cost seconds of CPU; tests that plan embed on first use.
             "plans_embed_at_start": False,
+            # Tests that recognise speech share one loaded model (tests/stt_fixtures.py); others never load it.
+            "stt_preload": False,
             "_env_file": None,
         }
         values.update(overrides)

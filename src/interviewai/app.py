@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from fastapi import Depends, FastAPI
 
 from interviewai import __version__
+from interviewai.api.answers_audio import install_spoken_answers, upload_allowance
 from interviewai.api.banks import banks_router
 from interviewai.api.cors import ApiCors, WebSocketOrigins, parse_origins
 from interviewai.api.docs_pages import install_docs_pages
@@ -21,6 +22,7 @@ from interviewai.api.routes import router
 from interviewai.api.security import ApiKeyGuard, ApiKeys, install_log_masking, require_session_owner
 from interviewai.api.websocket import websocket_router
 from interviewai.container import build_container
+from interviewai.domain.ports import SpeechRecognizer
 from interviewai.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -38,8 +40,11 @@ async def _opened(limiter: RateLimiter) -> AsyncIterator[None]:
         await limiter.aclose()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; settings are read from the environment only when none are given."""
+def create_app(
+    settings: Settings | None = None, *, recognizers: Mapping[str, SpeechRecognizer] | None = None
+) -> FastAPI:
+    """Build the app; settings are read from the environment only when none are given. `recognizers` are
+    speech recognisers the caller built and owns (tests share one loaded model this way)."""
     resolved = settings if settings is not None else load_settings()
     limiter = RateLimiter(
         parse_limit(resolved.rate_limit_sessions),
@@ -49,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with build_container(resolved) as container, _opened(limiter):
+        async with build_container(resolved, recognizers=recognizers) as container, _opened(limiter):
             app.state.container = container
             logger.info("InterviewAI %s ready (%d questions)", __version__, len(container.interviews.bank))
             yield
@@ -67,12 +72,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_docs_pages(app)
     install_error_handlers(app)
+    install_spoken_answers(app)  # before `router`: its multipart answer route shares a path with it
     app.include_router(router)
     app.include_router(plans_router)
     app.include_router(banks_router)
     app.include_router(websocket_router(heartbeat_interval_s=resolved.ws_heartbeat_s))
     install_web_client(app)
-    app.add_middleware(BodyLimit, max_bytes=resolved.max_request_bytes)
+    app.add_middleware(BodyLimit, max_bytes=resolved.max_request_bytes, allowance=upload_allowance(resolved))
     # Protections, innermost first (Starlette runs the last one added first).
     install_log_masking()
     api_keys = ApiKeys(resolved.api_key_list)

@@ -9,7 +9,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -36,16 +36,25 @@ from interviewai.adapters.store.banks import SqlBankStore
 from interviewai.adapters.store.media_index import SqlMediaIndex
 from interviewai.adapters.store.sql import SqlSessionStore
 from interviewai.background import BackgroundTasks
-from interviewai.domain.ports import BlobStore, ChatModel, Embedder, SpeechSynthesizer
+from interviewai.domain.ports import (
+    BlobStore,
+    ChatModel,
+    Embedder,
+    SessionStore,
+    SpeechRecognizer,
+    SpeechSynthesizer,
+)
 from interviewai.domain.questions import InvalidQuestionBank, QuestionBank
 from interviewai.domain.speech import VoiceSettings
 from interviewai.services.banks import BankService
 from interviewai.services.interview import InterviewService
 from interviewai.services.media import SpeechMediaService
 from interviewai.services.plans import PlanService
+from interviewai.services.recognition import RecognitionService
 from interviewai.services.shared_health import SharedHealth
 from interviewai.services.single_flight import SingleFlight
 from interviewai.services.speech import SpeechService
+from interviewai.services.transcription import SpokenAnswerService, TranscriptionSettings
 from interviewai.services.video import AvatarService, AvatarSettings
 from interviewai.settings import AvatarMode, Settings, SettingsError
 from interviewai.startup import check_directories, check_redis, open_database
@@ -185,6 +194,54 @@ async def open_blob_store(settings: Settings, stack: contextlib.AsyncExitStack) 
     return store
 
 
+async def open_spoken_answers(
+    settings: Settings,
+    stack: contextlib.AsyncExitStack,
+    interviews: InterviewService,
+    store: SessionStore,
+    blobs: BlobStore,
+    given: Mapping[str, SpeechRecognizer] | None = None,
+) -> SpokenAnswerService:
+    """The recognisers in STT_ENGINES order behind failover, the audio decoder, and the spoken-answer use
+    cases on top; closed with the stack. `given` engines by name are used as they are (their owner, e.g.
+    a test session sharing one loaded model, closes them)."""
+    from interviewai.adapters.audio.decoding import PyAvAudioDecoder
+    from interviewai.adapters.recognition.whisper import WhisperRecognizer
+
+    engines: list[SpeechRecognizer] = []
+    for name in settings.stt_engine_order:
+        if given is not None and name in given:
+            engines.append(given[name])
+        elif name == "whisper":
+            whisper = await WhisperRecognizer.open(
+                settings.stt_whisper_model,
+                model_dir=settings.resolved_model_dir,
+                parallelism=settings.stt_max_parallel,
+                threads_per_recognition=settings.stt_threads_per_recognition,
+                beam_size=settings.stt_beam_size,
+                timeout_s=settings.stt_timeout_s,
+                preload=settings.stt_preload,
+            )
+            # close() waits for running recognitions, so it runs off the event loop.
+            stack.push_async_callback(asyncio.to_thread, whisper.close)
+            engines.append(whisper)
+    recognition = RecognitionService(engines, cooldown_s=settings.stt_breaker_cooldown_s)
+    decoder = PyAvAudioDecoder(upload_parallelism=os.cpu_count() or 1)
+    stack.push_async_callback(asyncio.to_thread, decoder.close)
+    return SpokenAnswerService(
+        interviews,
+        store,
+        recognition,
+        decoder,
+        blobs,
+        TranscriptionSettings(
+            max_audio_s=settings.max_answer_audio_s,
+            max_audio_bytes=settings.max_answer_audio_bytes,
+            keep_audio=settings.keep_answer_audio,
+        ),
+    )
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -200,13 +257,18 @@ class Container:
     embedder: Embedder
     plans: PlanService
     banks: BankService
+    # Spoken answers: recognisers with failover, decoding, transcripts and recordings.
+    spoken: SpokenAnswerService
     # The configured OpenAI-compatible chat model; None when LLM_API_URL is empty.
     chat_model: ChatModel | None = None
 
 
 @contextlib.asynccontextmanager
-async def build_container(settings: Settings) -> AsyncIterator[Container]:
-    """Open every resource the app needs and close them in reverse order on exit."""
+async def build_container(
+    settings: Settings, *, recognizers: Mapping[str, SpeechRecognizer] | None = None
+) -> AsyncIterator[Container]:
+    """Open every resource the app needs and close them in reverse order on exit (`recognizers`: speech
+    recognisers built by the caller, by engine name, used instead of building them)."""
     bank = check_configuration(settings)
     async with contextlib.AsyncExitStack() as stack:
         check_directories(settings)
@@ -264,8 +326,9 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
                 rate_limit_pause_s=settings.did_rate_limit_pause_s,
             ),
         )
+        store = SqlSessionStore(engine)
         interviews = InterviewService(
-            store=SqlSessionStore(engine),
+            store=store,
             bank=bank,
             media=speech_media,
             avatar=avatar,
@@ -274,6 +337,7 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
             video_wait_s=settings.resolved_video_wait_s,
             lookahead=settings.lookahead,
         )
+        spoken = await open_spoken_answers(settings, stack, interviews, store, blobs, recognizers)
         # Closed before the job queue (registered later, so closed first): nothing new gets queued.
         shared: SharedHealth | None = None
         if settings.redis_url:
@@ -296,6 +360,7 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
         tasks.every(
             "expire-idle-sessions", settings.session_sweep_interval_s, interviews.expire_idle_sessions
         )
+        tasks.every("sweep-answer-recordings", settings.session_sweep_interval_s, spoken.sweep)
         if renderer is not None:
             tasks.spawn(
                 "fetch-presenter-assets", _logged(avatar.fetch_presenter_assets(), "presenter assets")
@@ -317,6 +382,7 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
             chat_model=chat_model,
             plans=plans,
             banks=banks,
+            spoken=spoken,
         )
 
 

@@ -18,6 +18,7 @@ from interviewai.redaction import mask_url
 _RATE_OR_VOLUME = re.compile(r"^[+-]\d+%$")
 _PITCH = re.compile(r"^[+-]\d+Hz$")
 KNOWN_ENGINES = ("edge", "piper")
+KNOWN_STT_ENGINES = ("openai", "whisper")
 VIDEO_FETCH_ALLOWANCE_S = 5.0
 MIN_API_KEY_LENGTH = 16
 
@@ -82,6 +83,26 @@ class Settings(BaseSettings):
     edge_tts_url: str = ""
     edge_tts_timeout_s: float = Field(8.0, gt=0, le=120)
     tts_breaker_cooldown_s: float = Field(60.0, ge=0, le=86400)
+
+    # Speech recognition (spoken answers).
+    stt_engines: str = Field(
+        "", description="Engine order; empty: openai,whisper with STT_API_URL, else whisper"
+    )
+    stt_whisper_model: Literal["tiny.en", "base"] = "tiny.en"
+    stt_beam_size: int = Field(1, ge=1, le=10, description="Whisper beam size; 1 is greedy decoding")
+    stt_max_parallel: int = Field(1, ge=1, le=16, description="Recognitions at once (the rest wait)")
+    stt_threads_per_recognition: int = Field(
+        0, ge=0, le=64, description="CTranslate2 threads; 0: one per core"
+    )
+    stt_timeout_s: float = Field(60.0, gt=0, le=600, description="Deadline of one recognition attempt")
+    stt_breaker_cooldown_s: float = Field(60.0, ge=0, le=86400)
+    stt_api_url: str = Field("", description="OpenAI-compatible base URL, e.g. https://api.openai.com/v1")
+    stt_api_key: SecretStr = SecretStr("")
+    stt_model: str = Field("whisper-1", min_length=1, max_length=200)
+    max_answer_audio_s: float = Field(300.0, gt=0, le=3600)
+    max_answer_audio_bytes: int = Field(25_000_000, ge=1024, le=500_000_000)
+    keep_answer_audio: bool = True
+    stt_preload: bool = Field(True, description="Load the Whisper model at start (else on the first answer)")
 
     # Avatar video.
     did_api_url: str = "https://api.d-id.com"
@@ -157,6 +178,30 @@ class Settings(BaseSettings):
         if not engines or unknown:
             raise ValueError(f"must be a comma-separated list of {', '.join(KNOWN_ENGINES)}; got {value!r}")
         return ",".join(engines)
+
+    @field_validator("stt_engines")
+    @classmethod
+    def _check_stt_engines(cls, value: str) -> str:
+        engines = [e.strip() for e in value.split(",") if e.strip()]
+        unknown = [e for e in engines if e not in KNOWN_STT_ENGINES]
+        if unknown:
+            raise ValueError(
+                f"must be a comma-separated list of {', '.join(KNOWN_STT_ENGINES)}; got {value!r}"
+            )
+        return ",".join(engines)
+
+    @field_validator("stt_api_url")
+    @classmethod
+    def _check_stt_api_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// base URL (ending in /v1), or empty")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _openai_needs_a_url(self) -> Settings:
+        if "openai" in self.stt_engine_order and not self.stt_api_url:
+            raise ValueError("STT_ENGINES with openai needs STT_API_URL")
+        return self
 
     @field_validator("avatar_mode", "video_wait_s", mode="before")
     @classmethod
@@ -250,6 +295,12 @@ class Settings(BaseSettings):
     @property
     def engine_order(self) -> list[str]:
         return self.tts_engines.split(",")
+
+    @property
+    def stt_engine_order(self) -> list[str]:
+        if self.stt_engines:
+            return self.stt_engines.split(",")
+        return ["openai", "whisper"] if self.stt_api_url else ["whisper"]
 
     @property
     def effective_avatar_mode(self) -> AvatarMode:

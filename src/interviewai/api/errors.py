@@ -15,13 +15,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from interviewai.api.json_safety import excerpt
 from interviewai.domain.banks import BankExists, BankInUse, BankNotFound, InvalidBankUpload
 from interviewai.domain.errors import (
+    AudioTooLong,
     ConcurrentUpdate,
     DomainError,
     MediaNotFound,
+    NoSpeech,
     ProviderError,
+    RecordingNotFound,
     SessionExpired,
     SessionFinished,
     SessionNotFound,
+    UnreadableAudio,
+    UnsupportedAudio,
     WrongQuestion,
 )
 from interviewai.domain.plans import InvalidPlanOption, JobDescriptionTooLong
@@ -42,6 +47,12 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     BankInUse: 409,
     BankExists: 409,
     InvalidBankUpload: 422,
+    # Spoken answers (issue 11).
+    RecordingNotFound: 404,
+    UnsupportedAudio: 415,
+    UnreadableAudio: 422,
+    NoSpeech: 422,
+    AudioTooLong: 413,
 }
 
 HTTP_CODES = {
@@ -131,11 +142,14 @@ async def _provider_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ProviderError)
     logger.error("no provider could serve the request: %s", error)
     return error_response(
-        503,
-        "provider_unavailable",
-        "The server could not produce this question's media right now; try again shortly.",
-        headers={"Retry-After": "5"},
+        503, "provider_unavailable", provider_unavailable_message(error), headers={"Retry-After": "5"}
     )
+
+
+def provider_unavailable_message(error: ProviderError) -> str:
+    if error.provider == "recognition":
+        return "No speech recogniser could hear this answer right now; try again shortly, or type it."
+    return "The server could not produce this question's media right now; try again shortly."
 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
@@ -170,6 +184,9 @@ def websocket_error(error: Exception) -> dict[str, Any]:
     """The data of a WebSocket `error` message: `{code, message}` with the same stable codes as HTTP."""
     if isinstance(error, DomainError | ApiError):
         return {"code": error.code, "message": error.message}
+    if isinstance(error, ProviderError):
+        logger.error("no provider could serve the WebSocket request: %s", error)
+        return {"code": "provider_unavailable", "message": provider_unavailable_message(error)}
     if isinstance(error, ValidationError):
         problems = error.errors()
         detail = validation_problems(list(problems))

@@ -15,6 +15,7 @@ from interviewai.api.schemas import (
     VisemeModel,
     WordTimingModel,
 )
+from interviewai.api.speech_presenters import speech_summary, spoken_fields
 from interviewai.domain.session import InterviewSession
 from interviewai.services.interview import Completion, Delivery, QuestionDelivery
 from interviewai.services.video import PresenterAssets
@@ -27,7 +28,8 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
-def session_summary(session: InterviewSession) -> SessionSummary:
+def session_summary(session: InterviewSession, urls: UrlBuilder | None = None) -> SessionSummary:
+    """The summary; with `urls`, spoken answers carry the absolute URL of their kept recording."""
     return SessionSummary(
         session_id=session.id,
         state=session.state.value,
@@ -43,9 +45,11 @@ def session_summary(session: InterviewSession) -> SessionSummary:
                 answer_text=q.answer_text,
                 word_count=q.answer_word_count,
                 seconds_to_answer=q.seconds_to_answer,
+                **spoken_fields(session, q, urls),
             )
             for q in session.questions
         ],
+        speech_summary=speech_summary(session),
     )
 
 
@@ -103,11 +107,11 @@ def question_response(
     )
 
 
-def completion_response(completion: Completion) -> CompletionResponse:
+def completion_response(completion: Completion, urls: UrlBuilder | None = None) -> CompletionResponse:
     return CompletionResponse(
         message=COMPLETION_MESSAGE,
         questions_answered=completion.session.answers_recorded,
-        session_summary=session_summary(completion.session),
+        session_summary=session_summary(completion.session, urls),
     )
 
 
@@ -115,5 +119,5 @@ def delivery_response(
     delivery: Delivery, settings: Settings, urls: UrlBuilder, assets: PresenterAssets | None = None
 ) -> QuestionResponse | CompletionResponse:
     if isinstance(delivery, Completion):
-        return completion_response(delivery)
+        return completion_response(delivery, urls)
     return question_response(delivery, settings, urls, assets)

@@ -231,10 +231,10 @@ async def session_status(session_id: str, container: ContainerDep) -> StatusResp
 
 
 @router.delete("/interview/{session_id}", response_model=EndResponse, responses=_ERRORS, tags=["interview"])
-async def end_session(session_id: str, container: ContainerDep) -> EndResponse:
+async def end_session(session_id: str, container: ContainerDep, urls: UrlsDep) -> EndResponse:
     session = await container.interviews.end(session_id)
     return EndResponse(
-        message="Interview session ended.", session_id=session.id, summary=session_summary(session)
+        message="Interview session ended.", session_id=session.id, summary=session_summary(session, urls)
     )
 
 

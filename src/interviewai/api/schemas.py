@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from interviewai.api.speech_schemas import SpeechMetricsModel, SpeechSummaryModel, TranscriptWordModel
 from interviewai.domain.plans import MAX_JOB_DESCRIPTION_CHARS, MAX_QUESTIONS, MIN_QUESTIONS, PlanRequest
 from interviewai.domain.questions import Seniority
 
@@ -191,6 +192,11 @@ class QuestionSummary(BaseModel):
     answer_text: str | None
     word_count: int
     seconds_to_answer: float | None
+    # Spoken answers (additions): "speech" or "text" once answered; words and metrics when spoken.
+    answer_source: Literal["speech", "text"] | None = None
+    transcript_words: list[TranscriptWordModel] | None = None
+    speech_metrics: SpeechMetricsModel | None = None
+    answer_audio_url: str | None = None
 
 
 class SessionSummary(BaseModel):
@@ -201,6 +207,7 @@ class SessionSummary(BaseModel):
     questions_answered: int
     total_questions: int
     questions: list[QuestionSummary]
+    speech_summary: SpeechSummaryModel | None = None
 
 
 class CompletionResponse(BaseModel):

@@ -282,7 +282,7 @@ class InterviewConnection:
                     ended = EndResponse(
                         message="Interview session ended.",
                         session_id=session.id,
-                        summary=session_summary(session),
+                        summary=session_summary(session, self._urls),
                     )
                     await self._send("ended", ended.model_dump(mode="json"))
                     await self._close(WS_NORMAL_CLOSURE)

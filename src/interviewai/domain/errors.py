@@ -82,3 +82,33 @@ class ProviderError(Exception):
         self.job_ended = job_ended
         # How long the provider asked us to wait (a 429's Retry-After), when it said.
         self.retry_after_s = retry_after_s
+
+
+class UnsupportedAudio(DomainError):
+    """The upload is not audio, or in a format the server does not take."""
+
+    code = "unsupported_audio"
+
+
+class UnreadableAudio(DomainError):
+    """The upload claims a supported format but does not decode."""
+
+    code = "unreadable_audio"
+
+
+class NoSpeech(DomainError):
+    """The recording decodes but nobody says anything in it; the candidate may simply try again."""
+
+    code = "no_speech"
+
+
+class AudioTooLong(DomainError):
+    """The recording is longer than MAX_ANSWER_AUDIO_S (or larger than MAX_ANSWER_AUDIO_BYTES)."""
+
+    code = "audio_too_long"
+
+
+class RecordingNotFound(DomainError):
+    """No kept recording for that question of that session."""
+
+    code = "recording_not_found"

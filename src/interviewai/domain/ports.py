@@ -13,6 +13,7 @@ from interviewai.domain.avatar import ClipRequest, ClipStatus, Credits, Presente
 from interviewai.domain.banks import StoredBank
 from interviewai.domain.chat import ChatMessage, JsonReply
 from interviewai.domain.media_index import Claim, MediaEntry
+from interviewai.domain.recognition import DecodedRecording, PcmAudio, Transcript
 from interviewai.domain.session import InterviewSession
 from interviewai.domain.speech import SpokenAudio, VoiceInfo, VoiceSettings
 
@@ -31,6 +32,66 @@ class SpeechSynthesizer(Protocol):
         ...
 
     async def list_voices(self) -> list[VoiceInfo]: ...
+
+
+class SpeechRecognizer(Protocol):
+    """Turns a spoken recording into text with word times and confidences."""
+
+    @property
+    def engine(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
+
+    async def transcribe(self, audio: PcmAudio, prompt: str = "") -> Transcript:
+        """Recognise `audio` (English); `prompt` is the text said just before it, for context.
+
+        An empty transcript means nobody spoke; raises ProviderError when the engine cannot answer.
+        """
+        ...
+
+
+class AudioStream(Protocol):
+    """A recording being decoded as it arrives; its PCM goes to the `on_pcm` it was opened with."""
+
+    def feed(self, data: bytes) -> None:
+        """The next bytes of the stream (never blocks)."""
+        ...
+
+    async def finish(self) -> None:
+        """The stream is complete: wait until every byte is decoded; UnreadableAudio when it does not."""
+        ...
+
+    def cancel(self) -> None:
+        """Give up: the decoding stops and nothing more is delivered."""
+        ...
+
+
+class AudioDecoder(Protocol):
+    """Turns recordings in the formats clients send into 16 kHz mono PCM, and looks into that PCM."""
+
+    async def decode(
+        self, data: bytes, content_type: str | None, filename: str | None, max_s: float
+    ) -> DecodedRecording:
+        """Decode a whole file; UnsupportedAudio, UnreadableAudio or AudioTooLong when it cannot."""
+        ...
+
+    def open_stream(
+        self, stream_format: str, sample_rate: int, on_pcm: Callable[[bytes], None]
+    ) -> AudioStream:
+        """Start decoding a live stream (`on_pcm` is called on the event loop)."""
+        ...
+
+    def as_wav(self, audio: PcmAudio) -> bytes: ...
+
+    def is_silent(self, audio: PcmAudio) -> bool:
+        """True when nothing in `audio` is loud enough to be speech."""
+        ...
+
+    def cut_point(self, audio: PcmAudio, min_chunk_s: float, max_chunk_s: float) -> float | None:
+        """Where to split `audio` so the first part can be recognised on its own: the middle of the last
+        pause after `min_chunk_s`, the quietest moment once it is longer than `max_chunk_s`, else None."""
+        ...
 
 
 class SessionStore(Protocol):
@@ -64,6 +125,14 @@ class BlobStore(Protocol):
 
     async def size(self, name: str) -> int | None:
         """The blob's size in bytes, or None when it does not exist."""
+        ...
+
+    async def delete(self, name: str) -> None:
+        """Remove `name`; a blob that does not exist is not an error."""
+        ...
+
+    async def names(self, prefix: str) -> list[str]:
+        """Names of the blobs under the folder `prefix` (e.g. "answers/"), in no particular order."""
         ...
 
 

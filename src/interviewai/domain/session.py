@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from interviewai.domain.errors import SessionExpired, SessionFinished, WrongQuestion
 from interviewai.domain.questions import Question
+from interviewai.domain.recognition import SpokenAnswer
 
 
 class SessionState(str, enum.Enum):
@@ -34,6 +35,15 @@ class AskedQuestion:
     answered_at: datetime | None = None
     why: str = ""
     """Why a plan chose this question (empty for the default bank's fixed order)."""
+    # Set when the answer was given by voice: the words heard, speaking metrics and the recording.
+    speech: SpokenAnswer | None = None
+
+    @property
+    def answer_source(self) -> str | None:
+        """ "speech" or "text" once answered, None before."""
+        if not self.is_answered:
+            return None
+        return "speech" if self.speech is not None else "text"
 
     @property
     def is_answered(self) -> bool:
@@ -142,11 +152,28 @@ class InterviewSession:
             return self
         return self._with_question(replace(current, served_at=now), now)
 
-    def answer(self, question_id: int, answer_text: str, now: datetime) -> AnswerOutcome:
+    def answer(
+        self, question_id: int, answer_text: str, now: datetime, speech: SpokenAnswer | None = None
+    ) -> AnswerOutcome:
         last = self.last_answered
         resent = last is not None and last.question.id == question_id and last.answer_text == answer_text
         if resent and self.state is not SessionState.ENDED:
             return AnswerOutcome(session=self, changed=False)
+        current = self.ensure_answerable(question_id)
+        answered = replace(
+            current,
+            answer_text=answer_text,
+            answered_at=now,
+            served_at=current.served_at or now,
+            speech=speech,
+        )
+        session = self._with_question(answered, now)
+        if session.current is None:
+            session = replace(session, state=SessionState.COMPLETED, completed_at=now)
+        return AnswerOutcome(session=session, changed=True)
+
+    def ensure_answerable(self, question_id: int) -> AskedQuestion:
+        """The current question if it is `question_id`; SessionFinished or WrongQuestion otherwise."""
         if self.state is SessionState.COMPLETED:
             raise SessionFinished(f"Session {self.id} is complete; it takes no more answers.")
         if self.state is SessionState.ENDED:
@@ -158,13 +185,7 @@ class InterviewSession:
                 f"Question {current.question.id} is the current question, but the answer names question "
                 f"{question_id}. Fetch the current question and answer that one."
             )
-        answered = replace(
-            current, answer_text=answer_text, answered_at=now, served_at=current.served_at or now
-        )
-        session = self._with_question(answered, now)
-        if session.current is None:
-            session = replace(session, state=SessionState.COMPLETED, completed_at=now)
-        return AnswerOutcome(session=session, changed=True)
+        return current
 
     def end(self, now: datetime) -> InterviewSession:
         """End the interview early (or after completion); ending twice changes nothing."""

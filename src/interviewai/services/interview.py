@@ -12,6 +12,7 @@ from interviewai.domain.errors import ConcurrentUpdate, SessionFinished, Session
 from interviewai.domain.plans import Plan
 from interviewai.domain.ports import JobQueue, SessionStore
 from interviewai.domain.questions import QuestionBank
+from interviewai.domain.recognition import SpokenAnswer
 from interviewai.domain.session import AskedQuestion, InterviewSession, SessionState, new_session_id
 from interviewai.services.media import QuestionSpeech, SpeechMediaService
 from interviewai.services.video import AvatarService, VideoOutcome
@@ -70,7 +71,12 @@ class InterviewService:
         self._video_wait_s = video_wait_s
         self._lookahead = lookahead
         self._clock = clock
+        self._end_listeners: list[Callable[[str], Awaitable[None]]] = []
         jobs.register(PREPARE_JOB, self._prepare_session_media)
+
+    def on_end(self, listener: Callable[[str], Awaitable[None]]) -> None:
+        """Call `listener(session_id)` after a session is ended (its recordings are deleted then)."""
+        self._end_listeners.append(listener)
 
     @property
     def bank(self) -> QuestionBank:
@@ -109,11 +115,17 @@ class InterviewService:
         return await self._deliver_current(session, video_wait_s)
 
     async def answer(
-        self, session_id: str, question_id: int, answer_text: str, video_wait_s: float | None = None
+        self,
+        session_id: str,
+        question_id: int,
+        answer_text: str,
+        video_wait_s: float | None = None,
+        *,
+        speech: SpokenAnswer | None = None,
     ) -> Delivery:
         async def attempt() -> InterviewSession:
             session = await self._load_active(session_id)
-            outcome = session.answer(question_id, answer_text, self._clock())
+            outcome = session.answer(question_id, answer_text, self._clock(), speech)
             return await self._store.save(outcome.session) if outcome.changed else session
 
         session = await self._retry_on_conflict(attempt)
@@ -125,7 +137,10 @@ class InterviewService:
             ended = session.end(self._clock())
             return ended if ended is session else await self._store.save(ended)
 
-        return await self._retry_on_conflict(attempt)
+        session = await self._retry_on_conflict(attempt)
+        for listener in self._end_listeners:
+            await listener(session.id)
+        return session
 
     async def expire_idle_sessions(self) -> int:
         now = self._clock()

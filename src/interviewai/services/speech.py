@@ -24,6 +24,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from interviewai.deadlines import deadline
 from interviewai.domain.errors import ProviderCategory, ProviderError
@@ -32,6 +33,7 @@ from interviewai.domain.ports import SpeechSynthesizer
 from interviewai.domain.speech import SpokenAudio, VoiceInfo, VoiceSettings
 
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class BreakerState(enum.Enum):
@@ -121,10 +123,10 @@ class EngineHealth:
     last_success_at: float | None
 
 
-@dataclass
-class _Engine:
-    synthesizer: SpeechSynthesizer
-    settings: VoiceSettings
+@dataclass(kw_only=True)
+class EngineSlot:
+    """One engine's breaker and counters (speech synthesis and recognition keep the same ones)."""
+
     breaker: CircuitBreaker
     attempts: int = 0
     successes: int = 0
@@ -133,6 +135,86 @@ class _Engine:
     consecutive_failures: int = 0
     last_failure: FailureRecord | None = None
     last_success_at: float | None = None
+
+    def health(self, engine: str, voice: str) -> EngineHealth:
+        return EngineHealth(
+            engine=engine,
+            voice=voice,
+            breaker=self.breaker.state,
+            attempts=self.attempts,
+            successes=self.successes,
+            failures=self.failures,
+            skipped=self.skipped,
+            consecutive_failures=self.consecutive_failures,
+            last_failure=self.last_failure,
+            last_success_at=self.last_success_at,
+        )
+
+    async def attempt(
+        self, engine: str, call: Callable[[], Awaitable[T]], wall_clock: Callable[[], float]
+    ) -> T | ProviderError:
+        """Run `call` once: a success closes the breaker, any failure opens it and is returned (an
+        exception that is not a ProviderError is an adapter bug, logged and treated as one)."""
+        self.attempts += 1
+        try:
+            result = await call()
+        except ProviderError as error:
+            failure = error
+        except asyncio.CancelledError:
+            self.breaker.release_probe()
+            raise
+        except Exception as error:  # an adapter broke its contract; the candidate is still served
+            _log.exception("%s raised a non-provider error", engine)
+            failure = ProviderError(engine, ProviderCategory.UNKNOWN, repr(error), retryable=False)
+        else:
+            self.breaker.record_success()
+            self.successes += 1
+            self.consecutive_failures = 0
+            self.last_success_at = wall_clock()
+            return result
+        self.breaker.record_failure()
+        self.failures += 1
+        self.consecutive_failures += 1
+        self.last_failure = FailureRecord(failure.category, failure.message, failure.retryable, wall_clock())
+        _log.warning("%s failed (%s); trying the next engine", engine, failure)
+        return failure
+
+
+SlotT = TypeVar("SlotT", bound=EngineSlot)
+
+
+async def first_that_answers(
+    slots: Sequence[SlotT],
+    attempt: Callable[[SlotT], Awaitable[T | ProviderError]],
+    provider: str,
+    name: Callable[[SlotT], str],
+) -> T:
+    """Try the slots in order, skipping those whose breaker is open (but never the last one); the first
+    answer wins, and when every one failed the caller gets one ProviderError from `provider`."""
+    errors: list[ProviderError] = []
+    last = len(slots) - 1
+    for index, slot in enumerate(slots):
+        if not slot.breaker.allow() and index != last:
+            slot.skipped += 1
+            continue
+        result = await attempt(slot)
+        if not isinstance(result, ProviderError):
+            if errors:
+                _log.info("%s answered after %s", name(slot), "; ".join(map(str, errors)))
+            return result
+        errors.append(result)
+    raise ProviderError(
+        provider,
+        errors[-1].category,
+        "every engine failed: " + "; ".join(str(e) for e in errors),
+        retryable=any(e.retryable for e in errors),
+    )
+
+
+@dataclass(kw_only=True)
+class _Engine(EngineSlot):
+    synthesizer: SpeechSynthesizer
+    settings: VoiceSettings
 
 
 class SpeechService:
@@ -152,7 +234,9 @@ class SpeechService:
         what the service owns (the caller keeps owning the engines it created)."""
         if not engines:
             raise ValueError("SpeechService needs at least one engine")
-        self._engines = [_Engine(s, v, CircuitBreaker(cooldown_s, clock)) for s, v in engines]
+        self._engines = [
+            _Engine(synthesizer=s, settings=v, breaker=CircuitBreaker(cooldown_s, clock)) for s, v in engines
+        ]
         self._wall_clock = wall_clock
         self._voice_list_timeout_s = voice_list_timeout_s
         self._closers = list(closers)
@@ -207,23 +291,8 @@ class SpeechService:
         """
         if not text.strip():
             raise ValueError("nothing to speak: the text is empty")
-        errors: list[ProviderError] = []
-        last = len(self._engines) - 1
-        for index, slot in enumerate(self._engines):
-            if not slot.breaker.allow() and index != last:
-                slot.skipped += 1
-                continue
-            audio = await self._attempt(slot, text)
-            if isinstance(audio, SpokenAudio):
-                if errors:
-                    _log.info("spoke with %s after %s", slot.synthesizer.engine, "; ".join(map(str, errors)))
-                return audio
-            errors.append(audio)
-        raise ProviderError(
-            "speech",
-            errors[-1].category,
-            "every engine failed: " + "; ".join(str(e) for e in errors),
-            retryable=any(e.retryable for e in errors),
+        return await first_that_answers(
+            self._engines, lambda slot: self._attempt(slot, text), "speech", lambda s: s.synthesizer.engine
         )
 
     async def list_voices(self) -> list[VoiceInfo]:
@@ -243,21 +312,7 @@ class SpeechService:
 
     def health(self) -> list[EngineHealth]:
         """Counters and breaker state per engine, in engine order."""
-        return [
-            EngineHealth(
-                engine=e.synthesizer.engine,
-                voice=e.settings.voice,
-                breaker=e.breaker.state,
-                attempts=e.attempts,
-                successes=e.successes,
-                failures=e.failures,
-                skipped=e.skipped,
-                consecutive_failures=e.consecutive_failures,
-                last_failure=e.last_failure,
-                last_success_at=e.last_success_at,
-            )
-            for e in self._engines
-        ]
+        return [e.health(e.synthesizer.engine, e.settings.voice) for e in self._engines]
 
     async def aclose(self) -> None:
         """Release what the service owns (the Edge engine the builder made), newest first."""
@@ -265,33 +320,11 @@ class SpeechService:
             await self._closers.pop()()
 
     async def _attempt(self, slot: _Engine, text: str) -> SpokenAudio | ProviderError:
-        slot.attempts += 1
-        try:
-            audio = await slot.synthesizer.synthesize(text, slot.settings)
-        except ProviderError as error:
-            failure = error
-        except asyncio.CancelledError:
-            slot.breaker.release_probe()
-            raise
-        except Exception as error:  # an adapter broke its contract; the candidate still gets a voice
-            _log.exception("%s raised a non-provider error", slot.synthesizer.engine)
-            failure = ProviderError(
-                slot.synthesizer.engine, ProviderCategory.UNKNOWN, repr(error), retryable=False
-            )
-        else:
-            slot.breaker.record_success()
-            slot.successes += 1
-            slot.consecutive_failures = 0
-            slot.last_success_at = self._wall_clock()
-            return audio
-        slot.breaker.record_failure()
-        slot.failures += 1
-        slot.consecutive_failures += 1
-        slot.last_failure = FailureRecord(
-            failure.category, failure.message, failure.retryable, self._wall_clock()
+        return await slot.attempt(
+            slot.synthesizer.engine,
+            lambda: slot.synthesizer.synthesize(text, slot.settings),
+            self._wall_clock,
         )
-        _log.warning("%s failed (%s); trying the next engine", slot.synthesizer.engine, failure)
-        return failure
 
     def _slot(self, engine: str) -> _Engine:
         for slot in self._engines:

@@ -54,6 +54,22 @@ class FileBlobStore:
         except FileNotFoundError:
             return None
 
+    async def delete(self, name: str) -> None:
+        await asyncio.to_thread(self.path_for(name).unlink, missing_ok=True)
+
+    async def names(self, prefix: str) -> list[str]:
+        folder = (self.root / prefix).resolve()
+        if folder != self.root and self.root not in folder.parents:
+            raise UnsafeBlobName(prefix)
+
+        def walk() -> list[str]:
+            if not folder.is_dir():
+                return []
+            found = (p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".tmp-"))
+            return [p.relative_to(self.root).as_posix() for p in found]
+
+        return await asyncio.to_thread(walk)
+
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -47,6 +47,8 @@ _CONTENT_TYPES = {
     "mp3": "audio/mpeg",
     "wav": "audio/wav",
     "ogg": "audio/ogg",
+    "m4a": "audio/mp4",
+    "opus": "audio/ogg",
     "mp4": "video/mp4",
     "webm": "video/webm",
     "json": "application/json",
@@ -223,6 +225,30 @@ class S3BlobStore:
     async def size(self, name: str) -> int | None:
         head = await self._head(name)
         return None if head is None else int(head["ContentLength"])
+
+    async def delete(self, name: str) -> None:
+        key = _key_for(name)
+        client = await self._s3()
+        try:
+            async with deadline(self.timeout_s):
+                await client.delete_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if _error_code(error) not in _MISSING_CODES:
+                raise _translate(error, f"delete {key}") from error
+        except Exception as error:
+            raise _translate(error, f"delete {key}") from error
+
+    async def names(self, prefix: str) -> list[str]:
+        client = await self._s3()
+        found: list[str] = []
+        try:
+            async with deadline(self.timeout_s):
+                pages = client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+                async for page in pages:
+                    found.extend(str(item["Key"]) for item in page.get("Contents", []))
+        except Exception as error:
+            raise _translate(error, f"list {prefix}") from error
+        return found
 
     # --- beyond the port: serving media ----------------------------------------------------------------
 

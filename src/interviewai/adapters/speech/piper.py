@@ -16,7 +16,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from piper import PiperConfig, PiperVoice, SynthesisConfig, espeakbridge
 from piper import voice as piper_voice
 from piper.phonemize_espeak import EspeakPhonemizer
 
+from interviewai.adapters.atomic_files import write_atomically
 from interviewai.adapters.speech import mp3
 from interviewai.adapters.speech.piper_alignment import (
     phoneme_sample_counts,
@@ -382,10 +382,10 @@ def _aligned_model(
     model_path = model_dir / f"{voice_name}.aligned.onnx"
     config_path = model_dir / f"{voice_name}.aligned.onnx.json"
     if force or not config_path.exists():
-        _write_atomically(config_path, lambda tmp: shutil.copyfile(source_config, tmp))
+        write_atomically(config_path, lambda tmp: shutil.copyfile(source_config, tmp))
     if force or not model_path.exists():
         started = time.perf_counter()
-        _write_atomically(model_path, lambda tmp: _patch_model(source_model, tmp))
+        write_atomically(model_path, lambda tmp: _patch_model(source_model, tmp))
         _LOGGER.info("patched %s for alignments in %.1f s", model_path, time.perf_counter() - started)
     return model_path, config_path
 
@@ -398,20 +398,6 @@ def _patch_model(source: Path, target: Path) -> None:
     model = onnx.load(str(source))
     add_alignment_output(model)
     onnx.save(model, str(target))
-
-
-def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
-    """Write through a temp file in the same directory and rename, so a crash never leaves half a file."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; the model is not a secret
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _piper_version() -> str:

@@ -33,6 +33,8 @@ session_questions = Table(
     Column("why", Text, nullable=True),
     # JSON: roles, skills, seniority, key_points and rubric, so a session keeps its whole question.
     Column("question_meta", Text, nullable=True),
+    # JSON of a spoken answer (words, metrics, recording); NULL for a typed one (migration 0005).
+    Column("answer_speech", Text, nullable=True),
 )
 
 media = Table(

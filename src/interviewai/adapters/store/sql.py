@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from interviewai.adapters.store.question_codec import decode_question, encode_meta
 from interviewai.adapters.store.schema import session_questions, sessions
+from interviewai.adapters.store.spoken_answers import speech_from_json, speech_to_json
 from interviewai.domain.errors import ConcurrentUpdate
 from interviewai.domain.session import AskedQuestion, InterviewSession, SessionState
 
@@ -33,6 +34,7 @@ def _asked_from_row(row: RowMapping) -> AskedQuestion:
         answer_text=row["answer_text"],
         answered_at=_from_epoch(row["answered_at"]),
         why=row["why"] or "",
+        speech=speech_from_json(row["answer_speech"]),
     )
 
 
@@ -70,6 +72,7 @@ class SqlSessionStore:
                         "answered_at": _to_epoch(asked.answered_at),
                         "why": asked.why or None,
                         "question_meta": encode_meta(asked.question),
+                        "answer_speech": speech_to_json(asked.speech),
                     }
                     for asked in session.questions
                 ],
@@ -133,6 +136,7 @@ class SqlSessionStore:
                         served_at=_to_epoch(asked.served_at),
                         answer_text=asked.answer_text,
                         answered_at=_to_epoch(asked.answered_at),
+                        answer_speech=speech_to_json(asked.speech),
                     )
                 )
         return replace(session, version=session.version + 1)

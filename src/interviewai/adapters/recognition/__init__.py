@@ -1,0 +1,1 @@
+"""Speech recognition engines: faster-whisper on packaged weights, and OpenAI-compatible endpoints."""

