@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed
 from conftest import RunningApp, SettingsFactory
 from interviewai.api.security import ApiKeys, key_owns_session, session_id_for
 from interviewai.app import create_app
+from interviewai.settings import SettingsError, load_settings
 from live_server import PATH, serve_app, server_process
 
 KEY_A = "key-a-0123456789abcdef"
@@ -130,6 +131,14 @@ def test_owner_tags_bind_a_session_to_one_key() -> None:
         session_id_for(None),
     ):
         assert not key_owns_session(a, forged), forged
+
+
+def test_a_rejected_api_keys_value_is_never_printed() -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings(api_keys="short-secret-one,x", _env_file=None)
+    message = str(refused.value)
+    assert "API_KEYS" in message and "16 characters" in message
+    assert "short-secret-one" not in message
 
 
 def test_key_matching_finds_the_right_key_only() -> None:

@@ -341,7 +341,11 @@ class SettingsError(SystemExit):
 
 
 # Values never echoed in an error, whatever is wrong with them.
-_SECRET_FIELDS = frozenset({"did_api_key", "s3_secret_access_key", "s3_access_key_id"})
+# Every SecretStr field (DID_API_KEY, API_KEYS, S3_SECRET_ACCESS_KEY, ...), and the S3 key id.
+_SECRET_FIELDS = frozenset(
+    {name for name, info in Settings.model_fields.items() if info.annotation is SecretStr}
+    | {"s3_access_key_id"}
+)
 
 
 def _shown_value(field: str, value: object) -> str:
