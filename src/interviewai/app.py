@@ -15,6 +15,7 @@ from interviewai.api.cors import ApiCors, WebSocketOrigins, parse_origins
 from interviewai.api.docs_pages import install_docs_pages
 from interviewai.api.errors import install_error_handlers
 from interviewai.api.limits_body import BodyLimit
+from interviewai.api.openapi import TAGS, camel_case_operation_id, install_openapi
 from interviewai.api.pages import SecurityHeaders, install_web_client
 from interviewai.api.plans import plans_router
 from interviewai.api.rate_limits import RateLimit, RateLimiter, parse_limit, parse_networks
@@ -69,6 +70,9 @@ def create_app(
         # FastAPI's own pages load Swagger UI and ReDoc from a CDN; install_docs_pages serves packaged ones.
         docs_url=None,
         redoc_url=None,
+        openapi_tags=TAGS,
+        # A route that names no operation_id gets its function's name in camelCase, not FastAPI's mash.
+        generate_unique_id_function=camel_case_operation_id,
     )
     install_docs_pages(app)
     install_error_handlers(app)
@@ -95,4 +99,6 @@ def create_app(
     if origins:
         app.add_middleware(ApiCors, origins=origins)
         app.add_middleware(WebSocketOrigins, origins=origins)
+    # Last, so that it finishes the document after every other module has added to it.
+    install_openapi(app)
     return app

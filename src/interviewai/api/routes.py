@@ -18,6 +18,7 @@ from interviewai import __version__
 from interviewai.adapters.blobs.files import FileBlobStore
 from interviewai.adapters.blobs.s3 import S3BlobStore, UnsatisfiableRange
 from interviewai.api.deps import ContainerDep, PlansDep, UrlsDep
+from interviewai.api.openapi import error_responses
 from interviewai.api.plans import PLAN_ERRORS, role_models
 from interviewai.api.presenters import (
     avatar_image_url,
@@ -32,10 +33,10 @@ from interviewai.api.schemas import (
     CompletionResponse,
     Credits,
     EndResponse,
-    ErrorResponse,
     FailureModel,
     HealthResponse,
     InterviewInfoResponse,
+    InterviewStep,
     MetricsResponse,
     QuestionResponse,
     StartRequest,
@@ -52,22 +53,13 @@ from interviewai.domain.ports import BlobStore
 
 router = APIRouter(prefix="/api/v1")
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {
-        "model": ErrorResponse,
-        "description": "Unknown or expired session (`session_not_found`, `expired`)",
-    },
-    409: {"model": ErrorResponse, "description": "Wrong question or finished session"},
-    422: {"model": ErrorResponse, "description": "Malformed request (`validation_error`, `invalid_json`)"},
-}
+_SESSION_ERRORS = error_responses(404)
+_DELIVERY_ERRORS = error_responses(404, 409, 422, 503)
 # Routes that read a JSON body can also refuse it before validation.
-_BODY_ERRORS: dict[int | str, dict[str, Any]] = {
-    **_ERRORS,
-    400: {
-        "model": ErrorResponse,
-        "description": "Body not UTF-8 (`invalid_encoding`) or nested too deeply (`json_too_deep`)",
-    },
-    413: {"model": ErrorResponse, "description": "Body over MAX_REQUEST_BYTES (`payload_too_large`)"},
+_BODY_ERRORS = error_responses(400, 413, 422)
+_NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    206: {"description": "The requested byte range (`Range: bytes=...`)."},
+    304: {"description": "Unchanged since the `ETag` in `If-None-Match`."},
 }
 # Content-addressed media never changes under its name, so clients may cache it for a year.
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
@@ -85,12 +77,14 @@ WaitQuery = Annotated[
 MINUTES_PER_QUESTION = 2.5
 
 
-@router.get("/health", response_model=HealthResponse, tags=["status"])
+@router.get("/health", response_model=HealthResponse, tags=["status"], operation_id="getHealth")
 async def health() -> HealthResponse:
     return HealthResponse(service="interviewai", version=__version__)
 
 
-@router.get("/avatar/status", response_model=AvatarStatusResponse, tags=["status"])
+@router.get(
+    "/avatar/status", response_model=AvatarStatusResponse, tags=["status"], operation_id="getAvatarStatus"
+)
 async def avatar_status(container: ContainerDep) -> AvatarStatusResponse:
     settings = container.settings
     avatar = container.avatar
@@ -122,7 +116,7 @@ async def avatar_status(container: ContainerDep) -> AvatarStatusResponse:
     )
 
 
-@router.get("/metrics", response_model=MetricsResponse, tags=["status"])
+@router.get("/metrics", response_model=MetricsResponse, tags=["status"], operation_id="getMetrics")
 async def metrics(container: ContainerDep) -> MetricsResponse:
     return MetricsResponse(
         syntheses=container.speech_media.syntheses,
@@ -143,7 +137,9 @@ async def metrics(container: ContainerDep) -> MetricsResponse:
     )
 
 
-@router.get("/interview/info", response_model=InterviewInfoResponse, tags=["status"])
+@router.get(
+    "/interview/info", response_model=InterviewInfoResponse, tags=["status"], operation_id="getInterviewInfo"
+)
 async def interview_info(container: ContainerDep, urls: UrlsDep) -> InterviewInfoResponse:
     bank = container.interviews.bank
     assets = container.avatar.assets
@@ -159,7 +155,7 @@ async def interview_info(container: ContainerDep, urls: UrlsDep) -> InterviewInf
     )
 
 
-@router.get("/voices", response_model=VoicesResponse, tags=["status"])
+@router.get("/voices", response_model=VoicesResponse, tags=["status"], operation_id="listVoices")
 async def voices(container: ContainerDep) -> VoicesResponse:
     found = await container.speech.list_voices()
     return VoicesResponse(voices=[VoiceModel(**asdict(voice)) for voice in found])
@@ -170,6 +166,7 @@ async def voices(container: ContainerDep) -> VoicesResponse:
     response_model=StartResponse,
     responses={**_BODY_ERRORS, **PLAN_ERRORS},
     tags=["interview"],
+    operation_id="startInterview",
 )
 async def start_interview(
     request: Request,
@@ -197,9 +194,10 @@ async def start_interview(
 
 @router.get(
     "/interview/{session_id}/question",
-    response_model=QuestionResponse | CompletionResponse,
-    responses=_ERRORS,
+    response_model=InterviewStep,
+    responses=_DELIVERY_ERRORS,
     tags=["interview"],
+    operation_id="getQuestion",
 )
 async def current_question(
     session_id: str, container: ContainerDep, urls: UrlsDep, wait: WaitQuery = None
@@ -210,9 +208,10 @@ async def current_question(
 
 @router.post(
     "/interview/{session_id}/answer",
-    response_model=QuestionResponse | CompletionResponse,
-    responses=_BODY_ERRORS,
+    response_model=InterviewStep,
+    responses={**_DELIVERY_ERRORS, **_BODY_ERRORS},
     tags=["interview"],
+    operation_id="submitAnswer",
 )
 async def submit_answer(
     session_id: str, answer: AnswerRequest, container: ContainerDep, urls: UrlsDep, wait: WaitQuery = None
@@ -224,13 +223,23 @@ async def submit_answer(
 
 
 @router.get(
-    "/interview/{session_id}/status", response_model=StatusResponse, responses=_ERRORS, tags=["interview"]
+    "/interview/{session_id}/status",
+    response_model=StatusResponse,
+    responses=_SESSION_ERRORS,
+    tags=["interview"],
+    operation_id="getStatus",
 )
 async def session_status(session_id: str, container: ContainerDep) -> StatusResponse:
     return status_response(await container.interviews.status(session_id))
 
 
-@router.delete("/interview/{session_id}", response_model=EndResponse, responses=_ERRORS, tags=["interview"])
+@router.delete(
+    "/interview/{session_id}",
+    response_model=EndResponse,
+    responses=_SESSION_ERRORS,
+    tags=["interview"],
+    operation_id="endInterview",
+)
 async def end_session(session_id: str, container: ContainerDep, urls: UrlsDep) -> EndResponse:
     session = await container.interviews.end(session_id)
     return EndResponse(
@@ -238,13 +247,25 @@ async def end_session(session_id: str, container: ContainerDep, urls: UrlsDep) -
     )
 
 
-@router.get("/media/avatar.png", tags=["media"], response_class=FileResponse)
+@router.get(
+    "/media/avatar.png",
+    tags=["media"],
+    response_class=FileResponse,
+    responses=_NOT_MODIFIED,
+    operation_id="getAvatarImage",
+)
 async def avatar_image(request: Request) -> Response:
     path = resources.files("interviewai.resources").joinpath("avatar.png")
     return _file_response(request, str(path), "image/png", etag='"avatar-v1"')
 
 
-@router.get("/media/{folder}/{file_name}", tags=["media"], response_class=FileResponse, responses=_ERRORS)
+@router.get(
+    "/media/{folder}/{file_name}",
+    tags=["media"],
+    response_class=FileResponse,
+    responses={**_NOT_MODIFIED, **error_responses(404, 416)},
+    operation_id="getMedia",
+)
 async def served_media(folder: str, file_name: str, request: Request, container: ContainerDep) -> Response:
     """Question audio, re-hosted clips and presenter assets, by content-addressed name."""
     kind = _MEDIA_KINDS.get(folder)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -215,6 +215,10 @@ class CompletionResponse(BaseModel):
     message: str
     questions_answered: int
     session_summary: SessionSummary
+
+
+# What GET question and POST answer return: the next question or the completion, told apart by `type`.
+InterviewStep = Annotated[QuestionResponse | CompletionResponse, Field(discriminator="type")]
 
 
 class StatusResponse(BaseModel):
