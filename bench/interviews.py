@@ -50,7 +50,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def process(args: list[str], env: dict[str, str], health_url: str | None, log: Path) -> Iterator[None]:
+def process(
+    args: list[str], env: dict[str, str], health_url: str | None, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as out:
         child = subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
@@ -69,7 +71,7 @@ def process(args: list[str], env: dict[str, str], health_url: str | None, log: P
                 if time.monotonic() > deadline:
                     raise SystemExit(f"{args[1:3]} did not start in 90 s; see {log}")
                 time.sleep(0.2)
-            yield
+            yield child
         finally:
             child.send_signal(signal.SIGINT)
             try:
