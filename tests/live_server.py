@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -50,9 +51,10 @@ class Live:
 
 
 @contextlib.asynccontextmanager
-async def serve_app(settings: Settings) -> AsyncIterator[Live]:
-    """The app under uvicorn on a free loopback port, in the test's event loop."""
-    app = create_app(settings)
+async def serve_app(settings: Settings, **app_options: Any) -> AsyncIterator[Live]:
+    """The app under uvicorn on a free loopback port, in the test's event loop (`app_options` go to
+    create_app, e.g. shared recognisers)."""
+    app = create_app(settings, **app_options)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]

@@ -36,6 +36,7 @@ from interviewai.api.presenters import (
 )
 from interviewai.api.schemas import AnswerRequest, EndResponse, QuestionResponse, StartResponse
 from interviewai.api.security import check_session_owner, request_key, session_id_for
+from interviewai.api.ws_audio import AUDIO_TYPES, AudioAnswers
 from interviewai.container import Container
 from interviewai.domain.session import InterviewSession
 
@@ -63,7 +64,7 @@ WaitQuery = Annotated[
     Query(ge=0, le=3600, description="Seconds to wait for each question's video; 0 answers at once."),
 ]
 INTERVIEW_REQUESTS = frozenset({"start", "answer", "status", "end"})
-KNOWN_TYPES = INTERVIEW_REQUESTS | {"ping", "pong"}
+KNOWN_TYPES = INTERVIEW_REQUESTS | {"ping", "pong"} | AUDIO_TYPES
 
 
 class ClientMessage(BaseModel):
@@ -133,6 +134,10 @@ class InterviewConnection:
         self._heartbeat_interval_s = heartbeat_interval_s
         self._video_wait_s = video_wait_s
         self._urls = websocket_urls(websocket, container.settings.public_base_url)
+        self._audio = AudioAnswers(
+            container.spoken, lambda: self.session_id, self._send, container.tasks, self.task_prefix,
+            self._urls, container.settings, lambda: container.avatar.assets, video_wait_s,
+        )  # fmt: skip
         self._pending: asyncio.Queue[InterviewRequest] = asyncio.Queue(MAX_PENDING_REQUESTS)
         self._send_lock = asyncio.Lock()
         self._last_activity = time.monotonic()
@@ -171,6 +176,7 @@ class InterviewConnection:
         try:
             await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self._audio.close()
             running.extend(self._watchers)
             for task in running:
                 task.cancel()
@@ -217,6 +223,10 @@ class InterviewConnection:
                 await self._send("error", websocket_error(error))
 
     async def _admit(self, message: MutableMapping[str, Any]) -> None:
+        audio = message.get("bytes")
+        if audio is not None and self._audio.takes_binary(audio):
+            self._audio.feed(audio)  # audio frames come many a second: not throttled like messages
+            return
         if not await self._throttle.allow_message(self.id):
             await self._refuse(ApiError(429, "rate_limited", f"Too many messages; at most {MESSAGE_RATE}."))
             return
@@ -226,17 +236,26 @@ class InterviewConnection:
             await self._send("pong", {"timestamp": payload.get("timestamp", _now_ms())})
         elif envelope.type == "pong":
             return  # the client's reply to our heartbeat: being here is all it says
+        elif envelope.type == "answer_audio_start":
+            await self._audio.start(payload)
+        elif envelope.type == "answer_audio_end":
+            if self._audio.end():
+                await self._queue(InterviewRequest("answer_audio_end"))
         elif envelope.type in INTERVIEW_REQUESTS:
             answer = AnswerRequest.model_validate(payload) if envelope.type == "answer" else None
-            try:
-                self._pending.put_nowait(InterviewRequest(envelope.type, answer))
-            except asyncio.QueueFull:
-                await self._refuse(
-                    ApiError(429, "busy", "Too many requests waiting; wait for the answers to come back.")
-                )
+            await self._queue(InterviewRequest(envelope.type, answer))
         else:
             known = ", ".join(sorted(KNOWN_TYPES))
             raise ApiError(400, "unknown_type", f"Unknown message type {envelope.type!r}; expected {known}.")
+
+    async def _queue(self, request: InterviewRequest) -> None:
+        """Queue an interview request, served in order; refused when too many are waiting."""
+        try:
+            self._pending.put_nowait(request)
+        except asyncio.QueueFull:
+            await self._refuse(
+                ApiError(429, "busy", "Too many requests waiting; wait for the answers to come back.")
+            )
 
     async def _refuse(self, error: ApiError) -> None:
         if not await self._throttle.allow_refusal(self.id):
@@ -294,6 +313,9 @@ class InterviewConnection:
                 await self._send("error", websocket_error(error))
 
     async def _serve(self, request: InterviewRequest) -> None:
+        if request.type == "answer_audio_end":
+            await self._audio.finish()
+            return
         if request.type == "status":
             session = await self._interviews.status(self.session_id)
             await self._send("status", status_response(session).model_dump(mode="json"))

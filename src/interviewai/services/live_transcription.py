@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from interviewai.domain.errors import AudioTooLong, NoSpeech
 from interviewai.domain.ports import AudioStream
@@ -30,6 +31,7 @@ _log = logging.getLogger(__name__)
 _KEPT = {"webm": ("webm", "audio/webm"), "ogg": ("ogg", "audio/ogg"), "wav": ("wav", "audio/wav"),
          "pcm16": ("wav", "audio/wav")}  # fmt: skip
 PROMPT_CHARS = 300
+Spawn = Callable[[str, Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
 CHECK_EVERY_BYTES = SAMPLE_RATE * BYTES_PER_SAMPLE // 5
 
 
@@ -40,11 +42,13 @@ async def open_live_answer(
     stream_format: str,
     sample_rate: int,
     on_partial: Callable[[str], Awaitable[None]],
+    *,
+    spawn: Spawn,
 ) -> LiveAnswer:
     """Start a live answer to the current question (WrongQuestion, SessionFinished... when it is not)."""
     session = await service.session(session_id)
     session.ensure_answerable(question_id)
-    return LiveAnswer(service, session_id, question_id, stream_format, sample_rate, on_partial)
+    return LiveAnswer(service, session_id, question_id, stream_format, sample_rate, on_partial, spawn=spawn)
 
 
 class LiveAnswer:
@@ -62,6 +66,8 @@ class LiveAnswer:
         stream_format: str,
         sample_rate: int,
         on_partial: Callable[[str], Awaitable[None]],
+        *,
+        spawn: Spawn,
     ) -> None:
         self.session_id = session_id
         self.question_id = question_id
@@ -79,9 +85,7 @@ class LiveAnswer:
         self.failure: Exception | None = None
         self.on_failure: Callable[[Exception], None] | None = None
         self._stream: AudioStream = service.decoder.open_stream(stream_format, sample_rate, self._on_pcm)
-        self._worker = asyncio.get_running_loop().create_task(
-            self._recognise_parts(), name=f"live-answer:{session_id[-8:]}:{question_id}"
-        )
+        self._worker = spawn("parts", self._recognise_parts())
 
     @property
     def duration_s(self) -> float:
