@@ -29,6 +29,7 @@ from interviewai.settings import Settings
 
 logger = logging.getLogger(__name__)
 AUDIO_TYPES = frozenset({"answer_audio_start", "answer_audio_end"})
+MIN_STRAY_AUDIO_BYTES = 256
 Send = Callable[[str, dict[str, Any]], Awaitable[bool]]
 
 
@@ -70,8 +71,11 @@ class AudioAnswers:
         self._finishing = False
 
     def takes_binary(self, data: bytes) -> bool:
-        """Is a binary frame audio (an answer is open, or it does not look like a JSON message)?"""
-        return self._live is not None or self._refused or data.lstrip()[:1] != b"{"
+        """Is a binary frame audio? Yes while an answer is open; with none open, a frame of 256 bytes or
+        more that is not a JSON object is audio sent too early (smaller ones get the JSON errors, as ever)."""
+        if self._live is not None or self._refused:
+            return True
+        return len(data) >= MIN_STRAY_AUDIO_BYTES and data.lstrip()[:1] != b"{"
 
     def feed(self, data: bytes) -> None:
         """A binary frame: the next bytes of the open answer."""
