@@ -14,6 +14,7 @@ from interviewai.api.banks import banks_router
 from interviewai.api.cors import ApiCors, WebSocketOrigins, parse_origins
 from interviewai.api.docs_pages import install_docs_pages
 from interviewai.api.errors import install_error_handlers
+from interviewai.api.health import health_router
 from interviewai.api.limits_body import BodyLimit
 from interviewai.api.openapi import TAGS, camel_case_operation_id, install_openapi
 from interviewai.api.pages import SecurityHeaders, install_web_client
@@ -80,6 +81,7 @@ def create_app(
     app.include_router(router)
     app.include_router(plans_router)
     app.include_router(banks_router)
+    app.include_router(health_router)
     app.include_router(websocket_router(heartbeat_interval_s=resolved.ws_heartbeat_s))
     install_web_client(app)
     app.add_middleware(BodyLimit, max_bytes=resolved.max_request_bytes, allowance=upload_allowance(resolved))

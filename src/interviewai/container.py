@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,6 +38,7 @@ from interviewai.domain.ports import (
     BlobStore,
     ChatModel,
     Embedder,
+    HealthBoard,
     SessionStore,
     SpeechRecognizer,
     SpeechSynthesizer,
@@ -50,9 +49,10 @@ from interviewai.services.banks import BankService
 from interviewai.services.interview import InterviewService
 from interviewai.services.media import SpeechMediaService
 from interviewai.services.plans import PlanService
+from interviewai.services.readiness import Check, Readiness
 from interviewai.services.recognition import RecognitionService
 from interviewai.services.shared_health import SharedHealth
-from interviewai.services.single_flight import SingleFlight
+from interviewai.services.single_flight import SingleFlight, new_owner_id
 from interviewai.services.speech import SpeechService
 from interviewai.services.transcription import SpokenAnswerService, TranscriptionSettings
 from interviewai.services.video import AvatarService, AvatarSettings
@@ -62,6 +62,8 @@ from interviewai.startup import check_directories, check_redis, open_database
 logger = logging.getLogger(__name__)
 # How quickly instances learn that another one found a provider down (or back up).
 HEALTH_SYNC_INTERVAL_S = 1.0
+# A name no blob has: asking whether it exists is the blob store's cheapest answer.
+READINESS_PROBE = "readiness/probe.txt"
 
 
 def check_configuration(settings: Settings) -> QuestionBank:
@@ -259,6 +261,7 @@ class Container:
     banks: BankService
     # Spoken answers: recognisers with failover, decoding, transcripts and recordings.
     spoken: SpokenAnswerService
+    readiness: Readiness
     # The configured OpenAI-compatible chat model; None when LLM_API_URL is empty.
     chat_model: ChatModel | None = None
 
@@ -294,8 +297,9 @@ async def build_container(
             stack.push_async_callback(chat_model.aclose)
 
         blobs = await open_blob_store(settings, stack)
-        index = SqlMediaIndex(engine)
-        flights = SingleFlight(index, owner_id=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+        store_deadline_s = 2 * settings.database_timeout_s
+        index = SqlMediaIndex(engine, deadline_s=store_deadline_s)
+        flights = SingleFlight(index, owner_id=new_owner_id())
         if settings.broker_url:
             await check_redis("BROKER_URL", settings.broker_url)
         jobs = (
@@ -326,7 +330,7 @@ async def build_container(
                 rate_limit_pause_s=settings.did_rate_limit_pause_s,
             ),
         )
-        store = SqlSessionStore(engine)
+        store = SqlSessionStore(engine, deadline_s=store_deadline_s)
         interviews = InterviewService(
             store=store,
             bank=bank,
@@ -340,6 +344,7 @@ async def build_container(
         spoken = await open_spoken_answers(settings, stack, interviews, store, blobs, recognizers)
         # Closed before the job queue (registered later, so closed first): nothing new gets queued.
         shared: SharedHealth | None = None
+        board: HealthBoard | None = None
         if settings.redis_url:
             from interviewai.adapters.state.redis_health import RedisHealthBoard
 
@@ -351,7 +356,11 @@ async def build_container(
         tasks = BackgroundTasks()
         stack.push_async_callback(tasks.aclose)
         library = load_library(settings)
-        banks = BankService(SqlBankStore(engine), library, timedelta(seconds=settings.session_timeout_s))
+        banks = BankService(
+            SqlBankStore(engine, deadline_s=store_deadline_s),
+            library,
+            timedelta(seconds=settings.session_timeout_s),
+        )
         plans = PlanService(bank, library, embedder, custom_banks=banks.resolve)
         if settings.plans_embed_at_start:
             tasks.spawn("embed-question-library", plans.prepare())
@@ -368,6 +377,11 @@ async def build_container(
             tasks.every(
                 "probe-avatar-provider", settings.avatar_probe_interval_s, avatar.probe_while_disabled
             )
+        checks: dict[str, Check] = {"store": store.ping, "blobs": lambda: blobs.exists(READINESS_PROBE)}
+        if settings.broker_url:
+            checks["broker"] = jobs.ping
+        if board is not None:
+            checks["redis"] = board.snapshot
         yield Container(
             settings=settings,
             engine=engine,
@@ -383,6 +397,7 @@ async def build_container(
             plans=plans,
             banks=banks,
             spoken=spoken,
+            readiness=Readiness(checks),
         )
 
 

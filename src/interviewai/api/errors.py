@@ -25,6 +25,7 @@ from interviewai.domain.errors import (
     SessionExpired,
     SessionFinished,
     SessionNotFound,
+    StoreUnavailable,
     UnreadableAudio,
     UnsupportedAudio,
     WrongQuestion,
@@ -152,6 +153,21 @@ def provider_unavailable_message(error: ProviderError) -> str:
     return "The server could not produce this question's media right now; try again shortly."
 
 
+# Seconds a client should wait before retrying after a 503 (the store's deadline is a few seconds).
+STORE_RETRY_AFTER_S = 2
+
+
+async def _store_unavailable(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StoreUnavailable)
+    logger.warning("store unavailable on %s %s: %s", request.method, request.url.path, error.message)
+    return error_response(
+        503,
+        error.code,
+        error.message + " Try again shortly.",
+        headers={"Retry-After": str(STORE_RETRY_AFTER_S)},
+    )
+
+
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return error_response(500, "internal_error", "The server hit an unexpected error; it has been logged.")
@@ -161,6 +177,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(ProviderError, _provider_error)
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
@@ -171,6 +188,7 @@ WS_NORMAL_CLOSURE = 1000
 WS_POLICY_VIOLATION = 1008
 WS_MESSAGE_TOO_BIG = 1009
 WS_INTERNAL_ERROR = 1011
+WS_TRY_AGAIN_LATER = 1013
 _WS_CLOSE_FOR_STATUS = {413: WS_MESSAGE_TOO_BIG, 429: WS_POLICY_VIOLATION}
 INTERNAL_ERROR_MESSAGE = "The server hit an unexpected error; it has been logged."
 
@@ -182,7 +200,7 @@ def domain_status(error: DomainError) -> int:
 
 def websocket_error(error: Exception) -> dict[str, Any]:
     """The data of a WebSocket `error` message: `{code, message}` with the same stable codes as HTTP."""
-    if isinstance(error, DomainError | ApiError):
+    if isinstance(error, DomainError | ApiError | StoreUnavailable):
         return {"code": error.code, "message": error.message}
     if isinstance(error, ProviderError):
         logger.error("no provider could serve the WebSocket request: %s", error)
@@ -202,4 +220,6 @@ def websocket_close_code(error: Exception) -> int:
         return 4000 + domain_status(error)
     if isinstance(error, ApiError):
         return _WS_CLOSE_FOR_STATUS.get(error.status_code, 4000 + error.status_code)
+    if isinstance(error, StoreUnavailable):
+        return WS_TRY_AGAIN_LATER
     return WS_INTERNAL_ERROR

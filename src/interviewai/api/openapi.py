@@ -42,8 +42,8 @@ _STATUSES: dict[int, tuple[str, tuple[str, ...]]] = {
     429: ("Rate limits are on (`RATE_LIMIT_*`) and this client is over one; see `Retry-After`.",
           ("rate_limited",)),
     500: ("An unexpected server error; it has been logged.", ("internal_error",)),
-    503: ("No provider could produce the question's media right now; retry after `Retry-After`.",
-          ("provider_unavailable",)),
+    503: ("No provider could produce the question's media, or the session store did not answer, right now;"
+          " retry after `Retry-After`.", ("provider_unavailable", "store_unavailable")),
 }  # fmt: skip
 # Statuses any /api/v1 operation may give, whatever it does; health checks skip the first two.
 _GUARD_STATUSES = (401, 429)

@@ -53,7 +53,7 @@ from interviewai.domain.ports import BlobStore
 
 router = APIRouter(prefix="/api/v1")
 
-_SESSION_ERRORS = error_responses(404)
+_SESSION_ERRORS = error_responses(404, 503)
 _DELIVERY_ERRORS = error_responses(404, 409, 422, 503)
 # Routes that read a JSON body can also refuse it before validation.
 _BODY_ERRORS = error_responses(400, 413, 422)

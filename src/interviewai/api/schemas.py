@@ -300,3 +300,10 @@ class MetricsResponse(BaseModel):
     clips_created: int
     video_on: bool
     speech_engines: list[dict[str, object]]
+
+
+class ReadyResponse(BaseModel):
+    """`checks` names each dependency that was asked (store, blobs, and broker, redis when configured)."""
+
+    status: Literal["ready"] = "ready"
+    checks: dict[str, str]

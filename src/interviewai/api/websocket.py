@@ -38,6 +38,7 @@ from interviewai.api.schemas import AnswerRequest, EndResponse, QuestionResponse
 from interviewai.api.security import check_session_owner, request_key, session_id_for
 from interviewai.api.ws_audio import AUDIO_TYPES, AudioAnswers
 from interviewai.container import Container
+from interviewai.domain.errors import StoreUnavailable
 from interviewai.domain.session import InterviewSession
 
 logger = logging.getLogger(__name__)
@@ -154,16 +155,13 @@ class InterviewConnection:
         await self._ws.accept()
         self._open = True
         try:
-            key = request_key(self._ws)
-            if resume_session_id is None:
-                session = await self._interviews.start(session_id=session_id_for(key))
-            else:
-                check_session_owner(key, resume_session_id)
-                session = await self._interviews.status(resume_session_id)
+            session = await self._open_session(resume_session_id)
         except Exception as error:
-            # No session to talk about (unknown, expired, or the store failed): say why and close.
+            # No session to talk about (unknown or expired): say why and close.
             await self._send("error", websocket_error(error))
             await self._close(websocket_close_code(error))
+            return
+        if session is None:
             return
         self.session_id = session.id
         await self._send("session_info", self._session_info(session, resumed=resume_session_id is not None))
@@ -182,6 +180,23 @@ class InterviewConnection:
                 task.cancel()
             await asyncio.wait(running, timeout=_SHUTDOWN_GRACE_S)
             await self._close(WS_NORMAL_CLOSURE)
+
+    async def _open_session(self, resume_session_id: str | None) -> InterviewSession | None:
+        """Start or resume the socket's session. While the store is down the client hears
+        `store_unavailable` and the socket stays open: its next message (any) tries again.
+        None: the client left meanwhile."""
+        key = request_key(self._ws)
+        while True:
+            try:
+                if resume_session_id is None:
+                    return await self._interviews.start(session_id=session_id_for(key))
+                check_session_owner(key, resume_session_id)
+                return await self._interviews.status(resume_session_id)
+            except StoreUnavailable as error:
+                await self._send("error", websocket_error(error))
+            message = await self._ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return None
 
     async def send_video_ready(self, question_id: int, video_url: str) -> None:
         """Tell the client the clip of a question it got without video is ready now."""

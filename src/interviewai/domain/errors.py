@@ -112,3 +112,16 @@ class RecordingNotFound(DomainError):
     """No kept recording for that question of that session."""
 
     code = "recording_not_found"
+
+
+class StoreUnavailable(Exception):
+    """The session or media store did not answer (locked, refused, dropped, timed out); maps to a 503.
+
+    Adapters raise only this for database trouble, so callers never see a driver's exception.
+    """
+
+    code = "store_unavailable"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -165,6 +165,11 @@ class MediaIndex(Protocol):
         """Own `key` if nobody does, if its owner went quiet for `stale_after_s`, or if it failed."""
         ...
 
+    async def take_over(self, key: str, gone_owner: str, owner: str, now: float) -> bool:
+        """Move a pending claim from an owner known to be gone to `owner` at once; False when the claim is
+        no longer that owner's pending one."""
+        ...
+
     async def heartbeat(self, key: str, owner: str, now: float) -> bool:
         """Keep a claim alive; False when someone else has taken it over."""
         ...
@@ -178,7 +183,9 @@ class MediaIndex(Protocol):
         """Publish a finished entry (whoever owned it; also used to store under a key nobody claimed)."""
         ...
 
-    async def mark_failed(self, key: str, owner: str, error: str, now: float) -> None: ...
+    async def mark_failed(self, key: str, owner: str, error: str, now: float) -> None:
+        """Fail `owner`'s pending claim; an entry that is ready, or someone else's, is left alone."""
+        ...
 
     async def release(self, key: str, owner: str) -> None:
         """Give up a claim without a result (the media went under another key)."""

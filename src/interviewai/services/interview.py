@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from interviewai.domain.session import AskedQuestion, InterviewSession, SessionS
 from interviewai.services.media import QuestionSpeech, SpeechMediaService
 from interviewai.services.video import AvatarService, VideoOutcome
 
+logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 T = TypeVar("T")
 
@@ -102,7 +104,11 @@ class InterviewService:
             )
         await self._store.create(session)
         if self._lookahead:
-            await self._jobs.enqueue(PREPARE_JOB, session_id=session.id)
+            try:
+                await self._jobs.enqueue(PREPARE_JOB, session_id=session.id)
+            except Exception:
+                # Look-ahead only saves time later: a queue that is down must not fail the start.
+                logger.exception("could not queue the look-ahead for session %s", session.id)
         return session
 
     async def status(self, session_id: str) -> InterviewSession:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 from interviewai.domain.media_index import MediaEntry, MediaState
 from interviewai.domain.ports import MediaIndex
@@ -18,6 +22,41 @@ Validator = Callable[[MediaEntry], Awaitable[bool]]
 
 _FIRST_POLL_S = 0.05
 _MAX_POLL_S = 1.0
+
+
+def new_owner_id() -> str:
+    """`host:pid:random`: who holds a claim, and enough to tell later whether that process is still alive."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_is_gone(owner: str, me: str) -> bool:
+    """True when `owner` is known to be dead: on this host, its pid is gone (or a zombie), or it is our pid
+    under another id (an earlier process that had our pid, as a restarted container's pid 1 does).
+    Owners on other hosts, and ids of another shape, are never judged: their claims go stale instead."""
+    host, _, rest = owner.partition(":")
+    pid_text, _, _ = rest.partition(":")
+    my_host = me.partition(":")[0]
+    if host != my_host or not pid_text.isdigit() or owner == me:
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, under another user
+    return _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    # A killed child its parent has not reaped yet still answers signal 0; Linux says "Z" in /proc.
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return any(line.startswith("State:") and "Z" in line.split()[1:2] for line in status.splitlines())
 
 
 class FlightTimeout(Exception):
@@ -70,6 +109,15 @@ class SingleFlight:
             if claim.owned:
                 return await self._produce(key, claim.entry, produce, stale_after_s)
             if claim.entry.state is MediaState.READY:
+                continue
+            gone = claim.entry.owner
+            if claim.entry.state is MediaState.PENDING and gone and owner_is_gone(gone, self._owner):
+                # Its owner died (kill -9, a crash): waiting out the staleness would only stall the candidate.
+                if await self._index.take_over(key, gone, self._owner, self._clock()):
+                    logger.info("taking over %s %s: its owner %s is gone", kind, key, gone)
+                    taken = await self._index.get(key)
+                    if taken is not None:
+                        return await self._produce(key, taken, produce, stale_after_s)
                 continue
             saw_pending = True
             remaining = deadline - time.monotonic()

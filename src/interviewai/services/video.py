@@ -13,7 +13,7 @@ from typing import Literal
 
 from interviewai.deadlines import deadline
 from interviewai.domain.avatar import ClipRequest, Credits
-from interviewai.domain.errors import ProviderCategory, ProviderError
+from interviewai.domain.errors import ProviderCategory, ProviderError, StoreUnavailable
 from interviewai.domain.media import asset_key, clip_key
 from interviewai.domain.media_index import MediaEntry, MediaState
 from interviewai.domain.ports import AvatarRenderer, BlobStore, JobQueue, MediaIndex
@@ -134,12 +134,16 @@ class AvatarService:
         if not self._settings.cache_enabled:
             return await self._render_uncached(text, speech, wait_s)
         key = self._key(text, speech)
-        entry = await self._index.get(key)
-        if entry is not None and entry.state is MediaState.READY and await self._is_valid(entry):
-            return VideoOutcome("ready", blob_name=entry.blob_name)
-        asked_at = self._clock()
-        await self.request_render(text, speech)
-        entry = await self._flights.wait_settled(key, wait_s, since=asked_at, is_valid=self._is_valid)
+        try:
+            entry = await self._index.get(key)
+            if entry is not None and entry.state is MediaState.READY and await self._is_valid(entry):
+                return VideoOutcome("ready", blob_name=entry.blob_name)
+            asked_at = self._clock()
+            await self.request_render(text, speech)
+            entry = await self._flights.wait_settled(key, wait_s, since=asked_at, is_valid=self._is_valid)
+        except StoreUnavailable as error:
+            # Video is optional: without the index this question goes out audio-only.
+            return VideoOutcome("failed", fallback_reason=f"store: unavailable: {error.message}")
         if entry is not None and entry.state is MediaState.READY and await self._is_valid(entry):
             return VideoOutcome("ready", blob_name=entry.blob_name)
         if entry is not None and entry.state is MediaState.FAILED:

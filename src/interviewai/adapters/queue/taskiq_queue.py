@@ -215,6 +215,16 @@ class TaskiqJobQueue:
             raise LookupError(f"no job named {name!r} is registered")
         await task.kiq(**arguments)
 
+    async def ping(self) -> None:
+        """The broker answers (Redis PING); the in-process broker always does."""
+        pool = getattr(self._broker, "connection_pool", None)
+        if pool is None:
+            return
+        from redis.asyncio import Redis
+
+        async with Redis(connection_pool=pool) as redis:
+            await redis.ping()
+
     async def start(self) -> None:
         await self._broker.startup()
 

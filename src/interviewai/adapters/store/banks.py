@@ -6,6 +6,7 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from interviewai.adapters.store.guard import DEFAULT_DEADLINE_S, GuardedEngine
 from interviewai.adapters.store.schema import banks, sessions
 from interviewai.domain.banks import BankInUse, StoredBank
 from interviewai.domain.session import SessionState
@@ -24,21 +25,21 @@ def _bank(row: RowMapping) -> StoredBank:
 
 
 class SqlBankStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, engine: AsyncEngine, *, deadline_s: float = DEFAULT_DEADLINE_S) -> None:
+        self._db = GuardedEngine(engine, deadline_s)
 
     async def list(self) -> list[StoredBank]:
-        async with self._engine.connect() as connection:
+        async with self._db.connect() as connection:
             rows = (await connection.execute(select(banks).order_by(banks.c.id))).mappings()
             return [_bank(row) for row in rows]
 
     async def get(self, bank_id: str) -> StoredBank | None:
-        async with self._engine.connect() as connection:
+        async with self._db.connect() as connection:
             row = (await connection.execute(select(banks).where(banks.c.id == bank_id))).mappings().first()
             return _bank(row) if row is not None else None
 
     async def put(self, bank_id: str, name: str, format: str, content: str, now: float) -> StoredBank:
-        async with self._engine.begin() as connection:
+        async with self._db.begin() as connection:
             # Bump first: two replaces at once each get their own version, and neither is lost silently.
             result = await connection.execute(
                 update(banks)
@@ -63,7 +64,7 @@ class SqlBankStore:
             return _bank(row)
 
     async def delete(self, bank_id: str, active_since: float) -> bool:
-        async with self._engine.begin() as connection:
+        async with self._db.begin() as connection:
             in_use = (
                 await connection.execute(
                     select(func.count())

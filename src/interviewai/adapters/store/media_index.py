@@ -6,7 +6,9 @@ from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.elements import ColumnElement
 
+from interviewai.adapters.store.guard import DEFAULT_DEADLINE_S, GuardedEngine
 from interviewai.adapters.store.schema import media
 from interviewai.domain.media_index import Claim, MediaEntry, MediaState
 
@@ -27,18 +29,23 @@ def _entry(row: RowMapping) -> MediaEntry:
     )
 
 
+def _pending_of(key: str, owner: str) -> ColumnElement[bool]:
+    """The row of `key` while `owner` still holds it pending: the guard of every owner's transition."""
+    return and_(media.c.key == key, media.c.owner == owner, media.c.state == MediaState.PENDING.value)
+
+
 class SqlMediaIndex:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, engine: AsyncEngine, *, deadline_s: float = DEFAULT_DEADLINE_S) -> None:
+        self._db = GuardedEngine(engine, deadline_s)
 
     async def get(self, key: str) -> MediaEntry | None:
-        async with self._engine.connect() as connection:
+        async with self._db.connect() as connection:
             row = (await connection.execute(select(media).where(media.c.key == key))).mappings().first()
             return _entry(row) if row is not None else None
 
     async def claim(self, key: str, kind: str, owner: str, now: float, stale_after_s: float) -> Claim:
         try:
-            async with self._engine.begin() as connection:
+            async with self._db.begin() as connection:
                 await connection.execute(
                     insert(media).values(
                         key=key,
@@ -63,7 +70,7 @@ class SqlMediaIndex:
             media.c.state == MediaState.FAILED.value,
             and_(media.c.state == MediaState.PENDING.value, media.c.claimed_at < now - stale_after_s),
         )
-        async with self._engine.begin() as connection:
+        async with self._db.begin() as connection:
             result = await connection.execute(
                 update(media)
                 .where(and_(media.c.key == key, takeable))
@@ -83,19 +90,30 @@ class SqlMediaIndex:
         return Claim(owned=taken, entry=entry)
 
     async def heartbeat(self, key: str, owner: str, now: float) -> bool:
-        async with self._engine.begin() as connection:
+        async with self._db.begin() as connection:
             result = await connection.execute(
-                update(media)
-                .where(and_(media.c.key == key, media.c.owner == owner, media.c.state == "pending"))
-                .values(claimed_at=now, updated_at=now)
+                update(media).where(_pending_of(key, owner)).values(claimed_at=now, updated_at=now)
             )
             return result.rowcount == 1
 
+    async def take_over(self, key: str, gone_owner: str, owner: str, now: float) -> bool:
+        # Compare-and-set on (owner, pending): of several takers one wins, and a claim that finished
+        # meanwhile (ready or failed) or moved to another owner is left alone.
+        async with self._db.begin() as connection:
+            result = await connection.execute(
+                update(media)
+                .where(_pending_of(key, gone_owner))
+                .values(
+                    owner=owner, claimed_at=now, error=None, attempts=media.c.attempts + 1, updated_at=now
+                )
+            )
+            return bool(result.rowcount == 1)
+
     async def record_provider_ref(self, key: str, owner: str, provider_ref: str | None, now: float) -> None:
-        async with self._engine.begin() as connection:
+        async with self._db.begin() as connection:
             await connection.execute(
                 update(media)
-                .where(and_(media.c.key == key, media.c.owner == owner))
+                .where(_pending_of(key, owner))
                 .values(provider_ref=provider_ref, claimed_at=now, updated_at=now)
             )
 
@@ -107,38 +125,34 @@ class SqlMediaIndex:
             "error": None,
             "updated_at": now,
         }
-        async with self._engine.begin() as connection:
+        async with self._db.begin() as connection:
             result = await connection.execute(update(media).where(media.c.key == key).values(**values))
             if result.rowcount == 1:
                 return
         try:
-            async with self._engine.begin() as connection:
+            async with self._db.begin() as connection:
                 await connection.execute(
                     insert(media).values(key=key, kind=kind, attempts=1, created_at=now, **values)
                 )
         except IntegrityError:
             # Inserted by someone else meanwhile: theirs is the same content under the same key.
-            async with self._engine.begin() as connection:
+            async with self._db.begin() as connection:
                 await connection.execute(update(media).where(media.c.key == key).values(**values))
 
     async def mark_failed(self, key: str, owner: str, error: str, now: float) -> None:
-        async with self._engine.begin() as connection:
+        async with self._db.begin() as connection:
             await connection.execute(
                 update(media)
-                .where(and_(media.c.key == key, media.c.owner == owner))
+                .where(_pending_of(key, owner))
                 .values(state=MediaState.FAILED.value, error=error[:2000], updated_at=now)
             )
 
     async def release(self, key: str, owner: str) -> None:
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                delete(media).where(
-                    and_(media.c.key == key, media.c.owner == owner, media.c.state == "pending")
-                )
-            )
+        async with self._db.begin() as connection:
+            await connection.execute(delete(media).where(_pending_of(key, owner)))
 
     async def invalidate(self, key: str, reason: str, now: float) -> None:
-        async with self._engine.begin() as connection:
+        async with self._db.begin() as connection:
             await connection.execute(
                 update(media)
                 .where(and_(media.c.key == key, media.c.state == MediaState.READY.value))

@@ -9,6 +9,7 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from interviewai.adapters.store.guard import DEFAULT_DEADLINE_S, GuardedEngine
 from interviewai.adapters.store.question_codec import decode_question, encode_meta
 from interviewai.adapters.store.schema import session_questions, sessions
 from interviewai.adapters.store.spoken_answers import speech_from_json, speech_to_json
@@ -41,11 +42,15 @@ def _asked_from_row(row: RowMapping) -> AskedQuestion:
 class SqlSessionStore:
     """Sessions and their questions in two tables; the `version` column guards concurrent answers."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, engine: AsyncEngine, *, deadline_s: float = DEFAULT_DEADLINE_S) -> None:
+        self._db = GuardedEngine(engine, deadline_s)
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable unless the database answers a trivial query in time."""
+        await self._db.ping()
 
     async def create(self, session: InterviewSession) -> None:
-        async with self._engine.begin() as connection:
+        async with self._db.begin() as connection:
             await connection.execute(
                 insert(sessions).values(
                     id=session.id,
@@ -79,7 +84,7 @@ class SqlSessionStore:
             )
 
     async def get(self, session_id: str) -> InterviewSession | None:
-        async with self._engine.connect() as connection:
+        async with self._db.connect() as connection:
             row = (
                 (await connection.execute(select(sessions).where(sessions.c.id == session_id)))
                 .mappings()
@@ -110,7 +115,7 @@ class SqlSessionStore:
             )
 
     async def save(self, session: InterviewSession) -> InterviewSession:
-        async with self._engine.begin() as connection:
+        async with self._db.begin() as connection:
             result = await connection.execute(
                 update(sessions)
                 .where(and_(sessions.c.id == session.id, sessions.c.version == session.version))
@@ -145,7 +150,7 @@ class SqlSessionStore:
         idle = sessions.c.updated_at < inactive_since.timestamp()
         live = sessions.c.state != SessionState.EXPIRED.value
         expired = sessions.c.state == SessionState.EXPIRED.value
-        async with self._engine.begin() as connection:
+        async with self._db.begin() as connection:
             # Sessions first, then their questions: the order `save` locks them in. The update
             # re-checks each row it waited for (PostgreSQL), so a session answered meanwhile stays
             # live, and its content is deleted only once the tombstone is really written.

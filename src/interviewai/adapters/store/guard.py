@@ -1,0 +1,67 @@
+"""Every store call under a deadline, with every database failure turned into StoreUnavailable."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from interviewai.deadlines import deadline
+from interviewai.domain.errors import StoreUnavailable
+
+logger = logging.getLogger(__name__)
+# One store call is a few statements, each bounded by the engine's own timeouts; this bounds the whole.
+DEFAULT_DEADLINE_S = 10.0
+
+
+class GuardedEngine:
+    """The engine's `begin()` and `connect()`, bounded by `deadline_s` and translated to domain errors.
+
+    IntegrityError passes through: it is how a conditional insert says "someone else has it".
+    """
+
+    def __init__(self, engine: AsyncEngine, deadline_s: float = DEFAULT_DEADLINE_S) -> None:
+        self.engine = engine
+        self.deadline_s = deadline_s
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        async with self._guarded(), self.engine.begin() as connection:
+            yield connection
+
+    @contextlib.asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        async with self._guarded(), self.engine.connect() as connection:
+            yield connection
+
+    async def ping(self) -> None:
+        """A trivial query: raises StoreUnavailable unless the database answers within the deadline."""
+        async with self.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+
+    @contextlib.asynccontextmanager
+    async def _guarded(self) -> AsyncIterator[None]:
+        try:
+            async with deadline(self.deadline_s):
+                yield
+        except IntegrityError:
+            raise
+        except (asyncio.TimeoutError, TimeoutError) as error:
+            raise self._unavailable(f"no answer within {self.deadline_s:g} s", error) from error
+        except (DBAPIError, SQLAlchemyError, OSError) as error:
+            raise self._unavailable(_describe(error), error) from error
+
+    def _unavailable(self, cause: str, error: BaseException) -> StoreUnavailable:
+        backend = self.engine.dialect.name
+        logger.warning("the %s store failed: %s (%s)", backend, cause, type(error).__name__)
+        return StoreUnavailable(f"The {backend} store did not answer: {cause}.")
+
+
+def _describe(error: BaseException) -> str:
+    inner = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    text = str(inner).strip()
+    return text.splitlines()[0][:200] if text else type(inner).__name__
