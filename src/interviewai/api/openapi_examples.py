@@ -152,6 +152,7 @@ def _examples() -> dict[str, BaseModel]:
         ),
         s.EndResponse(message="Interview session ended.", session_id=_SESSION, summary=_summary(1)),
         s.HealthResponse(service="interviewai", version="0.2.0"),
+        s.ReadyResponse(checks={"blobs": "ok", "store": "ok"}),
         s.AvatarStatusResponse(
             configured=False,
             mode="audio_only",
