@@ -96,3 +96,32 @@ def test_the_command_line_runs_it(tmp_path: Path, model_dir: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "2 questions ready" in result.stdout and "2 syntheses" in result.stdout
+
+
+LIBRARY = """\
+roles:
+  - {id: backend, name: Backend engineer}
+  - {id: design, name: Designer}
+questions:
+  - {id: 1, type: introduction, text: "Tell me about yourself."}
+  - {id: 2, type: closing, text: "Any questions for us?"}
+  - {id: 3, type: technical, text: "How do you index a table?", roles: [backend]}
+  - {id: 4, type: technical, text: "How do you run a design critique?", roles: [design]}
+"""
+
+
+async def test_warm_cache_for_a_role_speaks_its_library_questions(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    bank, library = tmp_path / "bank.json", tmp_path / "library.yaml"
+    bank.write_text(BANK)
+    library.write_text(LIBRARY)
+    settings = make_settings(question_bank=bank, question_library=library)
+    # The bank's two questions plus the library's general closing and its backend question (its
+    # introduction has the same text as the bank's, so it is the same cache entry).
+    report = await warm_cache(settings, role="backend", show_progress=False)
+    assert (report.questions, report.syntheses) == (4, 4)
+    everything = await warm_cache(settings, all_roles=True, show_progress=False)
+    assert (everything.questions, everything.syntheses) == (5, 1), "only the design question was new"
+    with pytest.raises(SystemExit, match="unknown role 'pilot'; allowed: backend, design"):
+        await warm_cache(settings, role="pilot", show_progress=False)

@@ -46,14 +46,14 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warm_cache(_args: argparse.Namespace) -> int:
+def _warm_cache(args: argparse.Namespace) -> int:
     from interviewai.container import check_configuration
     from interviewai.warm_cache import run
 
     settings = load_settings()
     check_configuration(settings)
     logging.basicConfig(level=logging.WARNING)
-    return run(settings)
+    return run(settings, role=args.role, all_roles=args.all)
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     warm = commands.add_parser(
         "warm-cache", help="speak every bank question and render its clip ahead of time (resumable)"
     )
+    scope = warm.add_mutually_exclusive_group()
+    scope.add_argument("--role", help="also the library's questions for this role (and its general ones)")
+    scope.add_argument("--all", action="store_true", help="also every question of the library")
     warm.set_defaults(handler=_warm_cache)
 
     worker = commands.add_parser(

@@ -1,4 +1,4 @@
-"""`interviewai warm-cache`: render the whole question bank ahead of time, resumably."""
+"""`interviewai warm-cache`: render the bank (or a role's library questions) ahead of time, resumably."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from interviewai.container import build_container
+from interviewai.container import Container, build_container
 from interviewai.domain.errors import ProviderError
-from interviewai.settings import Settings
+from interviewai.domain.questions import Question
+from interviewai.settings import Settings, SettingsError
 
 
 @dataclass
@@ -28,8 +29,26 @@ class WarmReport:
         )
 
 
-async def warm_cache(settings: Settings, *, show_progress: bool = True) -> WarmReport:
-    """Speak every bank question and render its clip (when video is on); cached items cost nothing.
+def questions_to_warm(container: Container, role: str | None, all_roles: bool) -> list[Question]:
+    """The default bank; with `role`, that role's and the general questions of the library; with
+    `all_roles`, the whole library too. Raises SettingsError for a role the library does not have."""
+    library = container.plans.catalog
+    chosen = list(container.interviews.bank.questions)
+    if role is not None and library.role(role) is None:
+        allowed = ", ".join(r.id for r in library.roles) or "none"
+        raise SettingsError(f"warm-cache: unknown role {role!r}; allowed: {allowed}")
+    if all_roles:
+        chosen += library.questions
+    elif role is not None:
+        chosen += [q for q in library.questions if q.is_general or role in q.roles]
+    # The same text is one cache entry, whatever bank it comes from.
+    return list({q.text: q for q in chosen}.values())
+
+
+async def warm_cache(
+    settings: Settings, *, role: str | None = None, all_roles: bool = False, show_progress: bool = True
+) -> WarmReport:
+    """Speak each question and render its clip (when video is on); cached items cost nothing.
 
     Interrupting it is safe: a clip already created at the provider is recorded at once, so the next
     run resumes it instead of paying for a new one.
@@ -37,7 +56,7 @@ async def warm_cache(settings: Settings, *, show_progress: bool = True) -> WarmR
     report = WarmReport()
     started = time.perf_counter()
     async with build_container(settings) as container:
-        questions = container.interviews.bank.questions
+        questions = questions_to_warm(container, role, all_roles)
         avatar = container.avatar
         with tqdm(total=len(questions), unit="question", disable=not show_progress) as bar:
             for question in questions:
@@ -57,9 +76,9 @@ async def warm_cache(settings: Settings, *, show_progress: bool = True) -> WarmR
     return report
 
 
-def run(settings: Settings) -> int:
+def run(settings: Settings, *, role: str | None = None, all_roles: bool = False) -> int:
     try:
-        report = asyncio.run(warm_cache(settings))
+        report = asyncio.run(warm_cache(settings, role=role, all_roles=all_roles))
     except KeyboardInterrupt:
         print("interrupted: run warm-cache again to resume where it stopped")
         return 130
