@@ -206,3 +206,65 @@ def test_the_docs_pages_render_under_their_csp(browser: Any, tmp_path: Path, mod
             assert "/api/v1/interview/start" in driver.page_source, f"{path} shows the API"
             # ReDoc always shows Redocly's logo from their CDN; the policy blocking it is the point of it.
             assert page_problems(driver, ignore=(REDOC_LOGO,)) == [], path
+
+
+def test_a_tailored_interview_from_the_start_screen(browser: Any, tmp_path: Path, model_dir: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver = browser
+    library = REPO / "tests" / "data" / "library.yaml"
+    ad = (
+        "Senior back-end developer: own our REST APIs on PostgreSQL, add Redis caches, join the on-call "
+        "rotation for incidents."
+    )
+    with server_process(tmp_path / "data", model_dir, QUESTION_LIBRARY=str(library)) as base:
+        driver.get(base + "/")
+        wait_for(
+            lambda: driver.execute_script("return document.body.dataset.state") == "ready", 30, "the page"
+        )
+        roles = [o.get_attribute("value") for o in Select(driver.find_element(By.ID, "plan-role")).options]
+        assert roles == ["", "backend", "frontend", "product-management"]
+        Select(driver.find_element(By.ID, "plan-seniority")).select_by_value("senior")
+        count = driver.find_element(By.ID, "plan-count")
+        count.clear()
+        count.send_keys("4")
+        driver.find_element(By.ID, "plan-ad").send_keys(ad)
+        assert not driver.find_element(By.ID, "practice-feedback").is_enabled(), "a placeholder for now"
+        driver.find_element(By.ID, "plan-preview-button").click()
+        summary = driver.find_element(By.ID, "plan-summary")
+        wait_for(lambda: summary.is_displayed() and "4 questions" in summary.text, 60, "the plan preview")
+        assert "backend" in summary.text
+        reasons = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#plan-reasons li")]
+        assert len(reasons) == 4 and reasons[0].startswith("1. introduction") and "closing" in reasons[-1]
+        assert any("The ad asks for" in reason for reason in reasons)
+        seed = int(summary.get_attribute("data-seed"))
+        driver.find_element(By.ID, "start-button").click()
+
+        asked: list[str] = []
+        answer = driver.find_element(By.ID, "answer")
+        for number in range(1, 5):
+            question_id = wait_for(
+                lambda n=number: driver.execute_script(
+                    "const q = document.getElementById('question');"
+                    "return document.getElementById('question-number').textContent.includes(arguments[0] + ' of 4')"
+                    " && q.dataset.questionId",
+                    n,
+                ),
+                60,
+                f"question {number}",
+            )
+            asked.append(question_id)
+            answer.send_keys(f"My answer to question {number}.")
+            driver.find_element(By.ID, "submit-button").click()
+        wait_for(
+            lambda: driver.execute_script("return document.body.dataset.state") == "complete", 60, "the end"
+        )
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#summary-answers li")) == 4
+        options = {"seniority": "senior", "num_questions": 4, "job_description": ad, "seed": seed}
+        plan = httpx.post(f"{base}/api/v1/interview/plan", json=options).json()
+        assert asked == [str(q["question_id"]) for q in plan["questions"]], (
+            "the interview is the plan previewed"
+        )
+        assert plan["role"] == "backend"
+        assert page_problems(driver) == []

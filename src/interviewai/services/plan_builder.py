@@ -64,12 +64,12 @@ class PlanBuilder:
 
     def __init__(self, bank: QuestionBank, vectors: Vectors, target: Target, rng: random.Random) -> None:
         self._bank = bank
-        self._vectors = vectors
         self._target = target
         self._rng = rng
         self._ad_similarity = (
             vectors @ target.ad_vector if target.ad_vector is not None else np.zeros(len(bank), np.float32)
         )
+        self._similarity = vectors @ vectors.T
         self._weights = {s: max(1.0 - 0.1 * i, 0.5) for i, s in enumerate(target.skills)}
         self._chosen: list[int] = []
         self._covered: set[str] = set()
@@ -97,8 +97,7 @@ class PlanBuilder:
     def _near_duplicate(self, index: int) -> bool:
         if not self._chosen:
             return False
-        similarity = self._vectors[self._chosen] @ self._vectors[index]
-        return bool(np.max(similarity) >= DUPLICATE_COSINE)
+        return bool(np.max(self._similarity[self._chosen, index]) >= DUPLICATE_COSINE)
 
     def _pick(self, types: Sequence[QuestionType]) -> int | None:
         candidates = [

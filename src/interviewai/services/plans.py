@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 # Embeddings of this many banks (the packaged ones and recently used custom versions) stay in memory.
 _INDEX_CACHE = 16
 # An ad is embedded in up to this many pieces of this many words (a sentence model reads ~250 tokens).
-_AD_PIECES = 3
+_AD_PIECES = 2
 _AD_PIECE_WORDS = 160
 _INDEX_PIECE = 32
 

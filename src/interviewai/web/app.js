@@ -7,6 +7,7 @@
 //   #mouth[data-viseme]            the mouth shape drawn now (Oculus visemes: sil PP FF TH DD kk CH SS nn RR aa E I O U)
 //   #presenter[data-view]          image | clip | idle
 
+import { setupStartScreen, startOptions } from "./start.js";
 import { voiceLabel } from "./voice.js";
 
 const API = new URL("api/v1/", document.baseURI);
@@ -175,6 +176,7 @@ async function loadInfo() {
     fact(info.avatar_mode === "video" ? "Video presenter" : "Spoken questions with a lip-synced presenter"),
   );
   el.modeChip.textContent = info.avatar_mode === "video" ? "video presenter" : "audio + lip-sync";
+  setupStartScreen(info, api);
   el.start.disabled = false;
   show(el.intro);
   setState("ready");
@@ -191,7 +193,8 @@ async function startInterview() {
   el.start.disabled = true;
   setState("starting");
   try {
-    const started = await api("interview/start", { method: "POST" });
+    const options = startOptions();
+    const started = await api("interview/start", options ? { method: "POST", body: options } : { method: "POST" });
     state.sessionId = started.session_id;
     if (started.idle_video_url) prepareIdle(started.idle_video_url);
     const question = await api(`interview/${state.sessionId}/question`);
