@@ -49,6 +49,7 @@ from interviewai.services.banks import BankService
 from interviewai.services.interview import InterviewService
 from interviewai.services.media import SpeechMediaService
 from interviewai.services.plans import PlanService
+from interviewai.services.question_writer import QuestionWriter
 from interviewai.services.readiness import Check, Readiness
 from interviewai.services.recognition import RecognitionService
 from interviewai.services.shared_health import SharedHealth
@@ -361,7 +362,8 @@ async def build_container(
             library,
             timedelta(seconds=settings.session_timeout_s),
         )
-        plans = PlanService(bank, library, embedder, custom_banks=banks.resolve)
+        writer = QuestionWriter(chat_model, embedder) if chat_model is not None else None
+        plans = PlanService(bank, library, embedder, custom_banks=banks.resolve, writer=writer)
         if settings.plans_embed_at_start:
             tasks.spawn("embed-question-library", plans.prepare())
         if shared is not None:

@@ -8,12 +8,13 @@ import random
 import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from interviewai.domain.plans import (
     DEFAULT_QUESTIONS,
+    MAX_GENERATED_QUESTIONS,
     MAX_JOB_DESCRIPTION_CHARS,
     InvalidPlanOption,
     JobDescriptionTooLong,
@@ -25,6 +26,7 @@ from interviewai.domain.ports import Embedder
 from interviewai.domain.questions import QuestionBank, Seniority
 from interviewai.services.job_ads import AdReading, JobAdReader, Vectors
 from interviewai.services.plan_builder import PlanBuilder, Target
+from interviewai.services.question_writer import QuestionWriter
 
 logger = logging.getLogger(__name__)
 # Embeddings of this many banks (the packaged ones and recently used custom versions) stay in memory.
@@ -33,6 +35,7 @@ _INDEX_CACHE = 16
 _AD_PIECES = 2
 _AD_PIECE_WORDS = 160
 _INDEX_PIECE = 32
+_WRITTEN_CACHE = 256
 
 
 @dataclass(frozen=True)
@@ -78,11 +81,17 @@ class PlanService:
         embedder: Embedder,
         *,
         custom_banks: BankResolver | None = None,
+        writer: QuestionWriter | None = None,
     ) -> None:
         self._default = default_bank
         self._library = library
         self._embedder = embedder
         self._custom_banks = custom_banks
+        self._writer = writer
+        # Written questions by (request, bank version): a preview and the start after it get the same ones.
+        self._written: OrderedDict[tuple[object, ...], tuple[list[PlannedQuestion], str | None]] = (
+            OrderedDict()
+        )
         self._indexes: OrderedDict[tuple[str, int], BankIndex] = OrderedDict()
         self._index_lock = asyncio.Lock()
 
@@ -157,6 +166,16 @@ class PlanService:
         )
         count = request.num_questions or DEFAULT_QUESTIONS
         questions = PlanBuilder(bank, index.questions, target, random.Random(seed)).build(count)
+        if self._writer is not None and reading is not None and reading.recognised and len(questions) >= 5:
+            questions = await self._add_written(
+                request,
+                (request, seed, key),
+                index,
+                questions,
+                reading,
+                role_info.name if role_info else "",
+                notes,
+            )
         if len(questions) < count:
             notes.append(f"Only {len(questions)} questions of this bank fit the request.")
         return Plan(
@@ -168,6 +187,40 @@ class PlanService:
             bank_version=resolved.version,
             notes=tuple(notes),
         )
+
+    async def _add_written(
+        self,
+        request: PlanRequest,
+        key: tuple[object, ...],
+        index: BankIndex,
+        questions: list[PlannedQuestion],
+        reading: AdReading,
+        role_name: str,
+        notes: list[str],
+    ) -> list[PlannedQuestion]:
+        """Up to three chat-written questions in place of the last library ones before the closing."""
+        assert self._writer is not None and reading.vector is not None
+        written = self._written.get(key)
+        if written is None:
+            rows = [index.bank.questions.index(p.question) for p in questions]
+            written = await self._writer.write(
+                request.job_description or "",
+                role_name,
+                [m.name for m in reading.skills],
+                index.questions[rows],
+                reading.vector,
+                min(MAX_GENERATED_QUESTIONS, len(questions) - 4),
+            )
+            self._written[key] = written
+            while len(self._written) > _WRITTEN_CACHE:
+                self._written.popitem(last=False)
+        extras, note = written
+        if note:
+            notes.append(note)
+        if not extras:
+            return questions
+        body, closing = questions[:-1], questions[-1]
+        return [*body[: len(body) - len(extras)], *extras, closing]
 
     async def _resolve(self, bank_id: str | None) -> ResolvedBank:
         if bank_id is None:
@@ -244,11 +297,3 @@ class PlanService:
             roles[role.id] = _unit((centroid + named[row]).astype(np.float32))
         skills = vectors[len(texts) + len(role_texts) :] if skill_texts else None
         return BankIndex(bank, JobAdReader(bank), questions, roles, skills)
-
-
-def with_generated(plan: Plan, extra: list[PlannedQuestion]) -> Plan:
-    """The plan with generated questions placed before its closing question."""
-    if not extra:
-        return plan
-    *body, closing = plan.questions
-    return replace(plan, questions=(*body, *extra, closing))
