@@ -115,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     openai_chat.add_arguments(llm_sim)
     llm_sim.set_defaults(handler=openai_chat.handle)
+
+    from interviewai.simulators import stt_openai
+
+    stt_sim = commands.add_parser(
+        "stt-sim", help="run the local OpenAI-compatible transcription simulator and print STT_API_URL/KEY"
+    )
+    stt_openai.add_arguments(stt_sim)
+    stt_sim.set_defaults(handler=stt_openai.handle)
     return parser
 
 

@@ -211,6 +211,8 @@ async def open_spoken_answers(
     from interviewai.adapters.audio.decoding import PyAvAudioDecoder
     from interviewai.adapters.recognition.whisper import WhisperRecognizer
 
+    decoder = PyAvAudioDecoder(upload_parallelism=os.cpu_count() or 1)
+    stack.push_async_callback(asyncio.to_thread, decoder.close)
     engines: list[SpeechRecognizer] = []
     for name in settings.stt_engine_order:
         if given is not None and name in given:
@@ -228,9 +230,19 @@ async def open_spoken_answers(
             # close() waits for running recognitions, so it runs off the event loop.
             stack.push_async_callback(asyncio.to_thread, whisper.close)
             engines.append(whisper)
+        elif name == "openai":
+            from interviewai.adapters.recognition.openai import OpenAiRecognizer
+
+            remote = OpenAiRecognizer(
+                settings.stt_api_url,
+                settings.stt_api_key.get_secret_value(),
+                settings.stt_model,
+                as_wav=decoder.as_wav,
+                timeout_s=settings.stt_timeout_s,
+            )
+            stack.push_async_callback(remote.aclose)
+            engines.append(remote)
     recognition = RecognitionService(engines, cooldown_s=settings.stt_breaker_cooldown_s)
-    decoder = PyAvAudioDecoder(upload_parallelism=os.cpu_count() or 1)
-    stack.push_async_callback(asyncio.to_thread, decoder.close)
     return SpokenAnswerService(
         interviews,
         store,
