@@ -1,0 +1,197 @@
+"""The WebSocket protocol as AsyncAPI 3, built from the models of every message both ways (docs/asyncapi.yaml)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
+
+from interviewai import __version__
+from interviewai.api.schemas import (
+    AnswerRequest,
+    CompletionResponse,
+    EndResponse,
+    QuestionResponse,
+    StartResponse,
+    StatusResponse,
+)
+from interviewai.api.ws_audio import AudioStart
+
+
+class NoData(BaseModel):
+    """No fields; `data` may be left out (the seed sends a bare `{"type": "start"}`)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class Timestamp(BaseModel):
+    timestamp: float | int = Field(description="Milliseconds since the epoch; a pong echoes the ping's.")
+
+
+class SessionInfo(StartResponse):
+    current_question: int
+    answers_recorded: int
+    resumed: bool
+
+
+class VideoReady(BaseModel):
+    question_id: int
+    video_url: str
+
+
+class WsError(BaseModel):
+    code: str = Field(
+        description="The stable code, as over HTTP (`wrong_question`, `validation_error`, ...)."
+    )
+    message: str
+    detail: list[dict[str, Any]] | None = Field(None, description="validation_error only: each problem.")
+
+
+class AudioStarted(BaseModel):
+    question_id: int
+    format: str
+
+
+class Transcript(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    question_id: int
+    text: str
+    final: bool = Field(description="False for a partial transcript while the candidate speaks.")
+
+
+class AudioEnd(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    question_id: int | None = None
+
+
+# Every `type` the client may send, with the model of its `data` (websocket.KNOWN_TYPES must match).
+CLIENT_MESSAGES: dict[str, type[BaseModel]] = {
+    "start": NoData,
+    "answer": AnswerRequest,
+    "status": NoData,
+    "end": NoData,
+    "ping": Timestamp,
+    "pong": Timestamp,
+    "answer_audio_start": AudioStart,
+    "answer_audio_end": AudioEnd,
+}
+# Every `type` the server sends, with the model of its `data`; a test finds each `_send("...")` here.
+SERVER_MESSAGES: dict[str, type[BaseModel]] = {
+    "session_info": SessionInfo,
+    "question": QuestionResponse,
+    "complete": CompletionResponse,
+    "status": StatusResponse,
+    "ping": Timestamp,
+    "pong": Timestamp,
+    "video_ready": VideoReady,
+    "ended": EndResponse,
+    "error": WsError,
+    "answer_audio_started": AudioStarted,
+    "transcript": Transcript,
+}
+_DESCRIPTIONS = {
+    ("client", "start"): 'Ask for the current question (a bare `{"type": "start"}` works).',
+    ("client", "answer"): "Answer the current question; the reply is the next `question` or `complete`.",
+    ("client", "status"): "Ask where the session stands; the reply is `status`.",
+    ("client", "end"): "End the session; the reply is `ended`, then the socket closes with 1000.",
+    ("client", "ping"): "The reply is `pong` with the same timestamp.",
+    ("client", "pong"): "The reply to the server's heartbeat `ping`.",
+    ("client", "answer_audio_start"): "Start a spoken answer; binary frames of audio follow.",
+    (
+        "client",
+        "answer_audio_end",
+    ): "End the spoken answer; the reply is a final `transcript`, then the next step.",
+    ("server", "session_info"): "Sent on connect: the session (new, or resumed with `?session_id=`).",
+    ("server", "question"): "A question with its audio, timings and visemes (the HTTP question object).",
+    ("server", "complete"): "The completion after the last answer (the HTTP completion object).",
+    ("server", "status"): "The HTTP status object.",
+    ("server", "ping"): "Heartbeat after `WS_HEARTBEAT_S` of silence.",
+    ("server", "pong"): "The reply to a client `ping`.",
+    ("server", "video_ready"): "The clip of a question sent with `video_status: pending` is ready.",
+    ("server", "ended"): "The session ended: its summary.",
+    ("server", "error"): "A refused message; the socket stays open unless a close follows.",
+    ("server", "answer_audio_started"): "The spoken answer's audio is being received.",
+    ("server", "transcript"): "What was heard so far (`final: false`) or in all (`final: true`).",
+}
+
+
+def _message_name(direction: str, kind: str) -> str:
+    return f"{direction}_{kind}"
+
+
+def asyncapi_document() -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of /api/v1/interview/session."""
+    models = [(model, "serialization") for model in {*CLIENT_MESSAGES.values(), *SERVER_MESSAGES.values()}]
+    _keys, schema = models_json_schema(models, ref_template="#/components/schemas/{model}")  # type: ignore[arg-type]
+    schemas: dict[str, Any] = dict(sorted(schema.get("$defs", {}).items()))
+    messages: dict[str, Any] = {}
+    for direction, registry in (("client", CLIENT_MESSAGES), ("server", SERVER_MESSAGES)):
+        for kind, model in registry.items():
+            messages[_message_name(direction, kind)] = {
+                "name": kind,
+                "title": f"{kind} ({'client to server' if direction == 'client' else 'server to client'})",
+                "summary": _DESCRIPTIONS[(direction, kind)],
+                "payload": {
+                    "type": "object",
+                    "required": ["type"] if model is NoData else ["type", "data"],
+                    "properties": {
+                        "type": {"const": kind},
+                        "data": {"$ref": f"#/components/schemas/{model.__name__}"},
+                    },
+                },
+            }
+    channel_messages = {name: {"$ref": f"#/components/messages/{name}"} for name in messages}
+
+    def refs(direction: str) -> list[dict[str, str]]:
+        return [
+            {"$ref": f"#/channels/interview/messages/{name}"}
+            for name in messages
+            if name.startswith(direction)
+        ]
+
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "InterviewAI live interview",
+            "version": __version__,
+            "description": 'Every message both ways is a JSON text frame `{"type", "data"}`; spoken answers '
+            "send binary audio frames between `answer_audio_start` and `answer_audio_end`. Generated from the "
+            "server's message models by `python -m interviewai.api.asyncapi`; a test fails when they drift.",
+        },
+        "servers": {
+            "local": {"host": "localhost:8000", "protocol": "ws", "description": "`make run`"},
+        },
+        "channels": {
+            "interview": {
+                "address": "/api/v1/interview/session",
+                "description": "Query: `session_id` resumes a session, `wait` as on HTTP, `api_key` when keys are on.",
+                "messages": channel_messages,
+            }
+        },
+        "operations": {
+            "clientSends": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/interview"},
+                "messages": refs("client"),
+            },
+            "serverSends": {
+                "action": "send",
+                "channel": {"$ref": "#/channels/interview"},
+                "messages": refs("server"),
+            },
+        },
+        "components": {"messages": messages, "schemas": schemas},
+    }
+
+
+def asyncapi_yaml() -> str:
+    return yaml.safe_dump(asyncapi_document(), sort_keys=False, allow_unicode=True, width=110)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(asyncapi_yaml())
