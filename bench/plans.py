@@ -104,6 +104,16 @@ async def main(seeds: int) -> None:
         f"plan time: median {statistics.median(times):.1f} ms, p90 {times[int(len(times) * 0.9)]:.1f} ms, "
         f"max {times[-1]:.1f} ms"
     )
+    role_times = []
+    for role in library.roles:
+        for seed in range(seeds):
+            begin = time.perf_counter()
+            await plans.plan(PlanRequest(role=role.id, seed=seed))
+            role_times.append((time.perf_counter() - begin) * 1000)
+    print(
+        f"plan time without an ad (role only, nothing to embed): median {statistics.median(role_times):.1f} ms, "
+        f"max {max(role_times):.1f} ms"
+    )
     embedder.close()
 
 
