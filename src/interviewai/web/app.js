@@ -9,6 +9,7 @@
 
 import { setupStartScreen, startOptions } from "./start.js";
 import { voiceLabel } from "./voice.js";
+import { setupMic } from "./mic.js";
 
 const API = new URL("api/v1/", document.baseURI);
 const $ = (id) => document.getElementById(id);
@@ -235,6 +236,7 @@ function showQuestion(question) {
   el.modeChip.textContent = question.video_url ? "video presenter" : "audio + lip-sync";
   el.answer.value = "";
   updateCount();
+  el.form.dispatchEvent(new Event("reset"));
   el.submit.disabled = false;
   el.replay.disabled = false;
   show(el.interview);
@@ -593,6 +595,17 @@ el.idle.addEventListener("error", () => {
   delete el.idle.dataset.src;
   if (el.presenter.dataset.view === "idle") setView("image");
 });
+
+const mic = setupMic({
+  current: () => ({ sessionId: state.sessionId, questionId: state.question?.question_id }),
+  onStart: () => {
+    stopSpeaking();
+    finishSpeaking();
+  },
+  onNext: (next) => receive(next),
+  onError: (message) => showError({ message }, null),
+});
+el.form.addEventListener("reset", () => mic.reset());
 
 requestAnimationFrame(animate);
 loadInfo();
