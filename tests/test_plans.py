@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from embedding_fixtures import embedder  # noqa: F401  (a fixture, used by name)
 from interviewai.adapters.embeddings.minilm import MiniLmEmbedder
-from interviewai.adapters.question_bank import load_question_bank
+from interviewai.adapters.question_bank import load_packaged_bank, load_question_bank
 from interviewai.domain.plans import InvalidPlanOption, JobDescriptionTooLong, PlanRequest
 from interviewai.domain.questions import Seniority
 from interviewai.services.plans import PlanService
@@ -141,3 +142,20 @@ def test_roles_report_counts_and_seniorities(plans: PlanService) -> None:
         "senior",
     )
     assert roles["frontend"].name == "Frontend engineer"
+
+
+async def test_the_packaged_library_plans_the_labelled_ads(embedder: MiniLmEmbedder) -> None:
+    import yaml
+
+    library = load_packaged_bank("library.yaml")
+    assert library is not None
+    service = PlanService(load_question_bank(None), library, embedder)
+    ads = yaml.safe_load((Path(__file__).parents[1] / "bench" / "data" / "job_ads.yaml").read_text())["ads"]
+    picked = {ad["role"]: ad for ad in ads if ad["role"] in {"backend", "product-management", "design"}}
+    assert len(picked) == 3
+    for ad in picked.values():
+        plan = await service.plan(PlanRequest(job_description=ad["text"], seed=11))
+        await assert_plan_rules(plan, embedder, 10)
+        assert plan.role == ad["role"]
+        assert on_target_share(plan, ad["role"], set(ad["skills"])) >= 0.9
+        assert len(skills_covered(plan, set(ad["skills"]))) >= 3
