@@ -15,6 +15,7 @@ from interviewai.api.cors import ApiCors, WebSocketOrigins, parse_origins
 from interviewai.api.docs_pages import install_docs_pages
 from interviewai.api.errors import install_error_handlers
 from interviewai.api.health import health_router
+from interviewai.api.http_details import HeadAsGet
 from interviewai.api.limits_body import BodyLimit
 from interviewai.api.openapi import TAGS, camel_case_operation_id, install_openapi
 from interviewai.api.pages import SecurityHeaders, install_web_client
@@ -86,6 +87,7 @@ def create_app(
     install_web_client(app)
     app.add_middleware(BodyLimit, max_bytes=resolved.max_request_bytes, allowance=upload_allowance(resolved))
     # Protections, innermost first (Starlette runs the last one added first).
+    app.add_middleware(HeadAsGet)
     install_log_masking()
     api_keys = ApiKeys(resolved.api_key_list)
     app.state.admin_keys = ApiKeys(resolved.admin_api_key_list)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -18,6 +19,13 @@ from interviewai import __version__
 from interviewai.adapters.blobs.files import FileBlobStore
 from interviewai.adapters.blobs.s3 import S3BlobStore, UnsatisfiableRange
 from interviewai.api.deps import ContainerDep, PlansDep, UrlsDep
+from interviewai.api.http_details import (
+    MediaFileResponse,
+    RangeNotSatisfiable,
+    etag_matches,
+    parse_ranges,
+    range_not_satisfiable,
+)
 from interviewai.api.openapi import error_responses
 from interviewai.api.plans import PLAN_ERRORS, role_models
 from interviewai.api.presenters import (
@@ -290,7 +298,7 @@ async def _streamed_blob(
     Streaming (not presigned redirects) keeps the URLs we hand out permanent and the bucket private.
     """
     headers = {"Cache-Control": IMMUTABLE_CACHE, "ETag": etag, "Accept-Ranges": "bytes"}
-    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
+    if etag_matches(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers=headers)
     if not isinstance(blobs, S3BlobStore):
         data = await blobs.get(name)
@@ -299,10 +307,11 @@ async def _streamed_blob(
         return Response(data, media_type=media_type, headers=headers)
     first, last = _single_range(request.headers.get("range"))
     try:
+        if last is not None and last < first:
+            raise UnsatisfiableRange(name, first)
         stream = await blobs.open_stream(name, first, last)
     except UnsatisfiableRange:
-        size = await blobs.size(name)
-        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size or 0}"})
+        return range_not_satisfiable(await blobs.size(name) or 0, headers)
     if stream is None:
         raise MediaNotFound(f"No media named {name}.")
     headers["Content-Length"] = str(stream.content_length)
@@ -335,7 +344,13 @@ def _iso_epoch(seconds: float) -> str:
 
 def _file_response(request: Request, path: str, media_type: str, etag: str) -> Response:
     headers = {"Cache-Control": IMMUTABLE_CACHE, "ETag": etag}
-    if_none_match = request.headers.get("if-none-match", "")
-    if etag in {tag.strip() for tag in if_none_match.split(",")} or if_none_match.strip() == "*":
+    if etag_matches(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers=headers)
-    return FileResponse(path, media_type=media_type, headers=headers)
+    requested = request.headers.get("range")
+    if requested is not None:
+        size = os.stat(path).st_size
+        try:
+            parse_ranges(requested, size)
+        except RangeNotSatisfiable:
+            return range_not_satisfiable(size, headers)
+    return MediaFileResponse(path, media_type=media_type, headers=headers)
