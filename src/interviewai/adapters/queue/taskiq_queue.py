@@ -20,6 +20,7 @@ from typing import Any
 from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
 from taskiq.acks import AcknowledgeType
 
+from interviewai.deadlines import deadline
 from interviewai.domain.ports import JobHandler
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ DEFAULT_QUEUE = "interviewai:jobs"
 DEFAULT_MAXLEN = 100_000
 DEFAULT_REDELIVER_AFTER_S = 30.0
 _RECONNECT_S = 1.0
+ENQUEUE_DEADLINE_S = 5.0
 
 
 class OwnedInMemoryBroker(InMemoryBroker):
@@ -84,6 +86,7 @@ def _stream_broker(url: str, queue_name: str, maxlen: int, redeliver_after_s: fl
                 self._keeper = asyncio.get_running_loop().create_task(
                     self._keep_in_hand(), name="keep-jobs-in-hand"
                 )
+                self._keeper.add_done_callback(_log_death)
             while True:
                 try:
                     async with Redis(connection_pool=self.connection_pool) as redis:
@@ -166,6 +169,12 @@ def _stream_broker(url: str, queue_name: str, maxlen: int, redeliver_after_s: fl
     )
 
 
+def _log_death(task: asyncio.Task[None]) -> None:
+    """An owned task that ends other than by cancellation says so (it should run until shutdown)."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("background task %s died", task.get_name(), exc_info=task.exception())
+
+
 def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -213,7 +222,9 @@ class TaskiqJobQueue:
         task = self._broker.find_task(name)
         if task is None:
             raise LookupError(f"no job named {name!r} is registered")
-        await task.kiq(**arguments)
+        # A broker that hangs must not hang the request that queues: it fails after a short deadline.
+        async with deadline(ENQUEUE_DEADLINE_S):
+            await task.kiq(**arguments)
 
     async def ping(self) -> None:
         """The broker answers (Redis PING); the in-process broker always does."""
