@@ -33,6 +33,8 @@ async def test_start_accepts_json_options_and_names_unknown_ones(client: httpx.A
     # A misspelt option must not silently do nothing.
     response = await client.post("/api/v1/interview/start", json={"future_option": True})
     assert response.status_code == 422 and "future_option" in response.text
+    response = await client.post("/api/v1/interview/start", json={"feedback": "each", "follow_ups": False})
+    assert response.status_code == 200
 
 
 async def test_start_rejects_malformed_json(client: httpx.AsyncClient) -> None:

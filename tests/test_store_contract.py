@@ -31,13 +31,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from interviewai.adapters.store.database import create_engine, migrate
+from interviewai.adapters.store.evaluations import SqlEvaluationStore
 from interviewai.adapters.store.media_index import SqlMediaIndex
 from interviewai.adapters.store.sql import SqlSessionStore
 from interviewai.domain.errors import ConcurrentUpdate, WrongQuestion
+from interviewai.domain.evaluation import CriterionScore, Evaluation, EvaluationStatus
+from interviewai.domain.follow_ups import Gap, follow_up_for
 from interviewai.domain.media_index import MediaEntry, MediaState
 from interviewai.domain.ports import MediaIndex, SessionStore
 from interviewai.domain.questions import Question, QuestionType
-from interviewai.domain.session import InterviewSession, SessionState, new_session_id
+from interviewai.domain.session import FeedbackMode, InterviewSession, SessionState, new_session_id
 from interviewai.services.single_flight import SingleFlight
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -318,6 +321,74 @@ async def test_an_answer_racing_the_expiry_sweep_never_leaves_half_a_session(bac
         else:
             assert isinstance(saved, ConcurrentUpdate), results
             assert expired == 1 and loaded.state is SessionState.EXPIRED and loaded.questions == ()
+
+
+# --- follow-ups, options and evaluations -------------------------------------------------------------
+
+
+async def test_options_and_a_follow_up_round_trip(store: SessionStore) -> None:
+    questions = (Question(id=1, text="Tell me about yourself.", type=QuestionType.INTRODUCTION),)
+    started = InterviewSession.start(
+        new_session_id(), questions, T0, feedback=FeedbackMode.EACH, follow_ups=True
+    )
+    await store.create(started)
+    asked = follow_up_for(Gap.TOO_SHORT)
+    answered = started.answer(1, "Short.", T0 + timedelta(seconds=5), follow_up=asked).session
+    saved = await store.save(answered.serve_current(T0 + timedelta(seconds=6)))
+    loaded = await store.get(started.id)
+    assert loaded == saved
+    assert loaded.feedback is FeedbackMode.EACH and loaded.follow_ups is True
+    follow_up = loaded.questions[0].follow_up
+    assert follow_up is not None and follow_up.kind == "too_short" and follow_up.text == asked.text
+    assert follow_up.served_at == T0 + timedelta(seconds=6) and follow_up.answer_text is None
+    done = await store.save(loaded.answer(1_000_001, "Longer “ünïcode”.", T0 + timedelta(seconds=9)).session)
+    again = await store.get(started.id)
+    assert again == done and again.is_complete
+
+
+def _evaluation(score: int) -> Evaluation:
+    return Evaluation(
+        evaluator="rubric",
+        evaluator_version="1+minilm",
+        score=score,
+        criteria=(CriterionScore("result", "Result", 4, ("“ünïcode” quote",), "Clear.", 1.5),),
+        strengths=("Result: clear",),
+        improvements=("Say more",),
+        fallback_reason="llm: timeout",
+    )
+
+
+async def test_evaluations_land_only_for_the_text_stored_now(backend: Backend) -> None:
+    engine = await backend.open()
+    sessions, evaluations = SqlSessionStore(engine), SqlEvaluationStore(engine)
+    session = new_session()
+    await sessions.create(session)
+    assert await evaluations.for_session(session.id) == []
+    await evaluations.mark_pending(session.id, 1, 10, "sha-old", 1.0)
+    (pending,) = await evaluations.for_session(session.id)
+    assert pending.status is EvaluationStatus.PENDING and pending.evaluation is None
+    # The follow-up's answer arrived: a new text, so the first job's result must not land.
+    await evaluations.mark_pending(session.id, 1, 10, "sha-new", 2.0)
+    assert not await evaluations.store_result(session.id, 1, "sha-old", _evaluation(10), 1, 3.0)
+    assert await evaluations.store_result(session.id, 1, "sha-new", _evaluation(77), 2, 4.0)
+    assert await evaluations.store_failure(session.id, 2, "sha-x", "never pending", 2, 4.0) is False
+    await evaluations.mark_pending(session.id, 2, 11, "sha-2", 5.0)
+    assert await evaluations.store_failure(session.id, 2, "sha-2", "the judge timed out", 2, 6.0)
+    first, second = await SqlEvaluationStore(await backend.open()).for_session(session.id)
+    assert first.status is EvaluationStatus.READY and first.attempts == 2 and first.answer_sha == "sha-new"
+    assert first.evaluation == _evaluation(77)
+    assert second.status is EvaluationStatus.FAILED and second.error == "the judge timed out"
+
+
+async def test_expiry_drops_the_feedback_with_the_answers(backend: Backend) -> None:
+    engine = await backend.open()
+    sessions, evaluations = SqlSessionStore(engine), SqlEvaluationStore(engine)
+    session = new_session(now=T0)
+    await sessions.create(session)
+    await evaluations.mark_pending(session.id, 1, 10, "sha", 1.0)
+    await evaluations.store_result(session.id, 1, "sha", _evaluation(50), 1, 2.0)
+    await sessions.expire_inactive(T0 + timedelta(hours=1), T0 - timedelta(days=1))
+    assert await evaluations.for_session(session.id) == []
 
 
 # --- media index -------------------------------------------------------------------------------------

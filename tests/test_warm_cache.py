@@ -46,12 +46,14 @@ async def test_warm_cache_renders_once_and_the_server_then_serves_from_it(
     settings: Settings, did: DidSimulator
 ) -> None:
     first = await warm_cache(settings, show_progress=False)
-    assert (first.questions, first.syntheses, first.clips_created, first.clips_failed) == (2, 2, 2, 0)
-    assert "2 clips created" in first.summary()
+    # Two questions and the three fixed follow-up phrasings, each spoken and rendered once.
+    assert (first.questions, first.follow_ups, first.syntheses, first.clips_created) == (2, 3, 5, 5)
+    assert first.clips_failed == 0
+    assert "5 clips created" in first.summary()
 
     again = await warm_cache(settings, show_progress=False)
     assert (again.syntheses, again.clips_created) == (0, 0), "a second run spends nothing"
-    assert did.clips_created == 2
+    assert did.clips_created == 5
 
     app = create_app(settings)
     async with app.router.lifespan_context(app):
@@ -62,17 +64,17 @@ async def test_warm_cache_renders_once_and_the_server_then_serves_from_it(
             assert question["video_status"] == "ready"
             assert question["latency_ms"] < 1000
             assert app.state.container.speech_media.syntheses == 0
-    assert did.clips_created == 2
+    assert did.clips_created == 5
 
 
 async def test_warm_cache_reports_failed_clips_and_resumes_later(
     settings: Settings, did: DidSimulator
 ) -> None:
     did.set_fault("server500")
-    failed = await warm_cache(settings, show_progress=False)
+    failed = await warm_cache(settings, show_progress=False, follow_ups=False)
     assert failed.clips_failed == 2 and failed.syntheses == 2
     did.set_fault("none")
-    resumed = await warm_cache(settings, show_progress=False)
+    resumed = await warm_cache(settings, show_progress=False, follow_ups=False)
     assert (resumed.syntheses, resumed.clips_created, resumed.clips_failed) == (0, 2, 0)
 
 
@@ -95,7 +97,7 @@ def test_the_command_line_runs_it(tmp_path: Path, model_dir: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "2 questions ready" in result.stdout and "2 syntheses" in result.stdout
+    assert "2 questions ready" in result.stdout and "5 syntheses" in result.stdout
 
 
 LIBRARY = """\
@@ -119,9 +121,9 @@ async def test_warm_cache_for_a_role_speaks_its_library_questions(
     settings = make_settings(question_bank=bank, question_library=library)
     # The bank's two questions plus the library's general closing and its backend question (its
     # introduction has the same text as the bank's, so it is the same cache entry).
-    report = await warm_cache(settings, role="backend", show_progress=False)
+    report = await warm_cache(settings, role="backend", show_progress=False, follow_ups=False)
     assert (report.questions, report.syntheses) == (4, 4)
-    everything = await warm_cache(settings, all_roles=True, show_progress=False)
+    everything = await warm_cache(settings, all_roles=True, show_progress=False, follow_ups=False)
     assert (everything.questions, everything.syntheses) == (5, 1), "only the design question was new"
     with pytest.raises(SystemExit, match="unknown role 'pilot'; allowed: backend, design"):
         await warm_cache(settings, role="pilot", show_progress=False)

@@ -21,6 +21,7 @@ from interviewai.api.openapi import TAGS, camel_case_operation_id, install_opena
 from interviewai.api.pages import SecurityHeaders, install_web_client
 from interviewai.api.plans import plans_router
 from interviewai.api.rate_limits import RateLimit, RateLimiter, parse_limit, parse_networks
+from interviewai.api.reports import reports_router
 from interviewai.api.routes import router
 from interviewai.api.security import ApiKeyGuard, ApiKeys, install_log_masking, require_session_owner
 from interviewai.api.websocket import websocket_router
@@ -83,6 +84,7 @@ def create_app(
     app.include_router(plans_router)
     app.include_router(banks_router)
     app.include_router(health_router)
+    app.include_router(reports_router)
     app.include_router(websocket_router(heartbeat_interval_s=resolved.ws_heartbeat_s))
     install_web_client(app)
     app.add_middleware(BodyLimit, max_bytes=resolved.max_request_bytes, allowance=upload_allowance(resolved))

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 from interviewai.adapters.blobs.files import FileBlobStore
 from interviewai.adapters.embeddings.minilm import MiniLmEmbedder
+from interviewai.adapters.evaluation.vocabulary import english_vocabulary
 from interviewai.adapters.question_bank import load_packaged_bank, load_question_bank
 from interviewai.adapters.queue.taskiq_queue import TaskiqJobQueue
 from interviewai.adapters.speech.edge import (
@@ -31,6 +32,7 @@ from interviewai.adapters.speech.edge import (
 )
 from interviewai.adapters.speech.piper import PiperSynthesizer
 from interviewai.adapters.store.banks import SqlBankStore
+from interviewai.adapters.store.evaluations import SqlEvaluationStore
 from interviewai.adapters.store.media_index import SqlMediaIndex
 from interviewai.adapters.store.sql import SqlSessionStore
 from interviewai.background import BackgroundTasks
@@ -46,12 +48,14 @@ from interviewai.domain.ports import (
 from interviewai.domain.questions import InvalidQuestionBank, QuestionBank
 from interviewai.domain.speech import VoiceSettings
 from interviewai.services.banks import BankService
+from interviewai.services.evaluation import EvaluationService
 from interviewai.services.interview import InterviewService
 from interviewai.services.media import SpeechMediaService
 from interviewai.services.plans import PlanService
 from interviewai.services.question_writer import QuestionWriter
 from interviewai.services.readiness import Check, Readiness
 from interviewai.services.recognition import RecognitionService
+from interviewai.services.rubric_evaluator import RubricEvaluator
 from interviewai.services.shared_health import SharedHealth
 from interviewai.services.single_flight import SingleFlight, new_owner_id
 from interviewai.services.speech import SpeechService
@@ -275,6 +279,7 @@ class Container:
     # Spoken answers: recognisers with failover, decoding, transcripts and recordings.
     spoken: SpokenAnswerService
     readiness: Readiness
+    evaluations: EvaluationService
     # The configured OpenAI-compatible chat model; None when LLM_API_URL is empty.
     chat_model: ChatModel | None = None
 
@@ -344,6 +349,17 @@ async def build_container(
             ),
         )
         store = SqlSessionStore(engine, deadline_s=store_deadline_s)
+        rubric_evaluator = RubricEvaluator(
+            embedder, await asyncio.to_thread(english_vocabulary), default_rubrics=dict(bank.rubrics)
+        )
+        evaluations = EvaluationService(
+            SqlEvaluationStore(engine),
+            store,
+            rubric_evaluator,
+            jobs,
+            bank=bank,
+            timeout_s=settings.evaluation_timeout_s,
+        )
         interviews = InterviewService(
             store=store,
             bank=bank,
@@ -353,6 +369,8 @@ async def build_container(
             session_timeout=timedelta(seconds=settings.session_timeout_s),
             video_wait_s=settings.resolved_video_wait_s,
             lookahead=settings.lookahead,
+            answer_listener=evaluations,
+            follow_up_chooser=rubric_evaluator,
         )
         spoken = await open_spoken_answers(settings, stack, interviews, store, blobs, recognizers)
         # Closed before the job queue (registered later, so closed first): nothing new gets queued.
@@ -412,6 +430,7 @@ async def build_container(
             banks=banks,
             spoken=spoken,
             readiness=Readiness(checks),
+            evaluations=evaluations,
         )
 
 

@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(20.0, gt=0, le=600, description="Default deadline of one chat request")
     llm_max_parallel: int = Field(4, ge=1, le=256, description="Chat requests in flight at once")
 
+    # Answer feedback.
+    evaluator: Literal["rubric"] = Field("rubric", description="rubric: offline and deterministic")
+    evaluation_timeout_s: float = Field(60.0, gt=0, le=600, description="Deadline of one evaluation")
+
     # Sessions.
     session_timeout_s: float = Field(1800.0, gt=0)
     session_sweep_interval_s: float = Field(60.0, gt=0)

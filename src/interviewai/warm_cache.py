@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from interviewai.container import Container, build_container
 from interviewai.domain.errors import ProviderError
+from interviewai.domain.follow_ups import all_follow_up_texts
 from interviewai.domain.questions import Question
 from interviewai.settings import Settings, SettingsError
 
@@ -17,6 +18,7 @@ from interviewai.settings import Settings, SettingsError
 @dataclass
 class WarmReport:
     questions: int = 0
+    follow_ups: int = 0
     syntheses: int = 0
     clips_created: int = 0
     clips_failed: int = 0
@@ -24,7 +26,7 @@ class WarmReport:
 
     def summary(self) -> str:
         return (
-            f"{self.questions} questions ready in {self.seconds:.1f} s: "
+            f"{self.questions} questions ready in {self.seconds:.1f} s (and {self.follow_ups} follow-ups): "
             f"{self.syntheses} syntheses, {self.clips_created} clips created, {self.clips_failed} clips failed"
         )
 
@@ -46,9 +48,16 @@ def questions_to_warm(container: Container, role: str | None, all_roles: bool) -
 
 
 async def warm_cache(
-    settings: Settings, *, role: str | None = None, all_roles: bool = False, show_progress: bool = True
+    settings: Settings,
+    *,
+    role: str | None = None,
+    all_roles: bool = False,
+    show_progress: bool = True,
+    follow_ups: bool = True,
 ) -> WarmReport:
     """Speak each question and render its clip (when video is on); cached items cost nothing.
+
+    With `follow_ups`, the fixed follow-up phrasings too, so a follow-up never waits for its media.
 
     Interrupting it is safe: a clip already created at the provider is recorded at once, so the next
     run resumes it instead of paying for a new one.
@@ -56,19 +65,24 @@ async def warm_cache(
     report = WarmReport()
     started = time.perf_counter()
     async with build_container(settings) as container:
-        questions = questions_to_warm(container, role, all_roles)
+        items = [(f"question {q.id}", q.text) for q in questions_to_warm(container, role, all_roles)]
+        if follow_ups:
+            items += [(f"follow-up {n}", text) for n, text in enumerate(all_follow_up_texts(), start=1)]
         avatar = container.avatar
-        with tqdm(total=len(questions), unit="question", disable=not show_progress) as bar:
-            for question in questions:
-                bar.set_description(f"question {question.id}")
-                speech = await container.speech_media.speech_for(question.text)
+        with tqdm(total=len(items), unit="question", disable=not show_progress) as bar:
+            for name, text in items:
+                bar.set_description(name)
+                speech = await container.speech_media.speech_for(text)
                 if avatar.video_on:
                     try:
-                        await avatar.render(question.text, speech)
+                        await avatar.render(text, speech)
                     except ProviderError as error:
                         report.clips_failed += 1
-                        bar.write(f"question {question.id}: no clip ({error})")
-                report.questions += 1
+                        bar.write(f"{name}: no clip ({error})")
+                if name.startswith("question"):
+                    report.questions += 1
+                else:
+                    report.follow_ups += 1
                 bar.update(1)
         report.syntheses = container.speech_media.syntheses
         report.clips_created = avatar.clips_created

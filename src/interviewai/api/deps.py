@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from interviewai.container import Container
 from interviewai.services.banks import BankService
+from interviewai.services.evaluation import EvaluationService
 from interviewai.services.plans import PlanService
 
 
@@ -54,3 +55,10 @@ def get_urls(request: Request, container: ContainerDep) -> UrlBuilder:
 
 
 UrlsDep = Annotated[UrlBuilder, Depends(get_urls)]
+
+
+def get_evaluations(container: ContainerDep) -> EvaluationService:
+    return container.evaluations
+
+
+EvaluationsDep = Annotated[EvaluationService, Depends(get_evaluations)]

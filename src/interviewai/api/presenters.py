@@ -8,16 +8,18 @@ from datetime import datetime
 from interviewai.api.deps import UrlBuilder
 from interviewai.api.schemas import (
     CompletionResponse,
+    FollowUpSummary,
     QuestionResponse,
     QuestionSummary,
     SessionSummary,
+    StartRequest,
     StatusResponse,
     VisemeModel,
     WordTimingModel,
 )
 from interviewai.api.speech_presenters import speech_summary, spoken_fields
-from interviewai.domain.session import InterviewSession
-from interviewai.services.interview import Completion, Delivery, QuestionDelivery
+from interviewai.domain.session import FeedbackMode, InterviewSession
+from interviewai.services.interview import Completion, Delivery, FeedbackOptions, QuestionDelivery
 from interviewai.services.video import PresenterAssets
 from interviewai.settings import AvatarMode, Settings
 
@@ -26,6 +28,16 @@ COMPLETION_MESSAGE = "Congratulations! You have completed the interview."
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def start_options(request: StartRequest | None) -> FeedbackOptions:
+    if request is None:
+        return FeedbackOptions()
+    return FeedbackOptions(feedback=FeedbackMode(request.feedback), follow_ups=request.follow_ups)
+
+
+def report_url(session_id: str, urls: UrlBuilder) -> str:
+    return urls(f"/api/v1/interview/{session_id}/report")
 
 
 def session_summary(session: InterviewSession, urls: UrlBuilder | None = None) -> SessionSummary:
@@ -45,10 +57,20 @@ def session_summary(session: InterviewSession, urls: UrlBuilder | None = None) -
                 answer_text=q.answer_text,
                 word_count=q.answer_word_count,
                 seconds_to_answer=q.seconds_to_answer,
+                follow_up=(
+                    FollowUpSummary(
+                        question_id=q.follow_up_id,
+                        question_text=q.follow_up.text,
+                        answer_text=q.follow_up.answer_text,
+                    )
+                    if q.follow_up is not None
+                    else None
+                ),
                 **spoken_fields(session, q, urls),
             )
             for q in session.questions
         ],
+        report_url=report_url(session.id, urls) if urls is not None else None,
         speech_summary=speech_summary(session),
     )
 
@@ -85,10 +107,13 @@ def question_response(
 ) -> QuestionResponse:
     audio = delivery.speech.audio
     video = delivery.video
+    follow_up = delivery.follow_up
+    question = delivery.asked.question
     return QuestionResponse(
-        question_id=delivery.asked.question.id,
-        question_text=delivery.asked.question.text,
-        question_type=delivery.asked.question.type.value,
+        question_id=delivery.asked.follow_up_id if follow_up else question.id,
+        question_text=follow_up.text if follow_up else question.text,
+        question_type="follow_up" if follow_up else question.type.value,
+        parent_question_id=question.id if follow_up else None,
         avatar_mode=(AvatarMode.VIDEO if video.status == "ready" else AvatarMode.AUDIO_ONLY).value,
         video_url=urls.media(video.blob_name) if video.status == "ready" and video.blob_name else None,
         idle_video_url=idle_video_url(assets, urls),

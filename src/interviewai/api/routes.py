@@ -33,6 +33,7 @@ from interviewai.api.presenters import (
     delivery_response,
     idle_video_url,
     session_summary,
+    start_options,
     status_response,
 )
 from interviewai.api.schemas import (
@@ -185,7 +186,9 @@ async def start_interview(
 ) -> StartResponse:
     plan_request = (options or StartRequest()).plan_request()
     plan = None if plan_request.is_default else await plans.plan(plan_request)
-    session = await container.interviews.start(plan, session_id=session_id_for(request_key(request)))
+    session = await container.interviews.start(
+        plan, session_id=session_id_for(request_key(request)), options=start_options(options)
+    )
     assets = container.avatar.assets
     return StartResponse(
         session_id=session.id,

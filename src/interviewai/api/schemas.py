@@ -49,6 +49,13 @@ class StartOptions(BaseModel):
         description="Makes the plan reproducible; one is chosen if omitted.",
     )
 
+    feedback: Literal["end", "each"] = Field(
+        "end", description="When feedback is pushed: at the end (default), or after each answer (practice)."
+    )
+    follow_ups: bool = Field(
+        False, strict=True, description="Ask at most one follow-up after an answer with a clear gap."
+    )
+
     def plan_request(self) -> PlanRequest:
         return PlanRequest(
             role=self.role,
@@ -183,6 +190,15 @@ class QuestionResponse(BaseModel):
     voice: str
     video_status: Literal["ready", "pending", "failed", "disabled"]
     fallback_reason: str | None = None
+    parent_question_id: int | None = Field(
+        None, description='For a follow-up (question_type "follow_up"): the question it follows up.'
+    )
+
+
+class FollowUpSummary(BaseModel):
+    question_id: int
+    question_text: str
+    answer_text: str | None
 
 
 class QuestionSummary(BaseModel):
@@ -197,6 +213,7 @@ class QuestionSummary(BaseModel):
     transcript_words: list[TranscriptWordModel] | None = None
     speech_metrics: SpeechMetricsModel | None = None
     answer_audio_url: str | None = None
+    follow_up: FollowUpSummary | None = None
 
 
 class SessionSummary(BaseModel):
@@ -208,6 +225,7 @@ class SessionSummary(BaseModel):
     total_questions: int
     questions: list[QuestionSummary]
     speech_summary: SpeechSummaryModel | None = None
+    report_url: str | None = Field(None, description="The feedback report of this session (absolute URL).")
 
 
 class CompletionResponse(BaseModel):

@@ -12,6 +12,7 @@ import numpy.typing as npt
 from interviewai.domain.avatar import ClipRequest, ClipStatus, Credits, Presenter
 from interviewai.domain.banks import StoredBank
 from interviewai.domain.chat import ChatMessage, JsonReply
+from interviewai.domain.evaluation import AnswerToJudge, Evaluation, EvaluationRecord
 from interviewai.domain.media_index import Claim, MediaEntry
 from interviewai.domain.recognition import DecodedRecording, PcmAudio, Transcript
 from interviewai.domain.session import InterviewSession
@@ -277,3 +278,43 @@ class BankStore(Protocol):
     async def delete(self, bank_id: str, active_since: float) -> bool:
         """Delete unless a session active since `active_since` uses it (raises BankInUse); False if absent."""
         ...
+
+
+class AnswerEvaluator(Protocol):
+    """Judges one answer against its question's rubric; raises EvaluationFailed when it cannot."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    async def evaluate(self, answer: AnswerToJudge) -> Evaluation: ...
+
+
+class EvaluationStore(Protocol):
+    """One evaluation record per session question; results land only for the answer text stored now."""
+
+    async def mark_pending(
+        self, session_id: str, position: int, question_id: int, answer_sha: str, now: float
+    ) -> None:
+        """Start (or restart, for a new text) the evaluation of an answer."""
+        ...
+
+    async def store_result(
+        self,
+        session_id: str,
+        position: int,
+        answer_sha: str,
+        evaluation: Evaluation,
+        attempts: int,
+        now: float,
+    ) -> bool:
+        """Record a result; False (nothing written) when the record is for another text by now."""
+        ...
+
+    async def store_failure(
+        self, session_id: str, position: int, answer_sha: str, reason: str, attempts: int, now: float
+    ) -> bool: ...
+
+    async def for_session(self, session_id: str) -> list[EvaluationRecord]: ...

@@ -11,6 +11,16 @@ from interviewai.domain.errors import SessionExpired, SessionFinished, WrongQues
 from interviewai.domain.questions import Question
 from interviewai.domain.recognition import SpokenAnswer
 
+FOLLOW_UP_ID_OFFSET = 1_000_000
+"""A follow-up asked after question N has id OFFSET + N (docs/question-bank.md), never a bank id."""
+
+
+class FeedbackMode(str, enum.Enum):
+    """When the candidate hears how an answer went: at the end (default), or after each answer."""
+
+    END = "end"
+    EACH = "each"
+
 
 class SessionState(str, enum.Enum):
     IN_PROGRESS = "in_progress"
@@ -22,6 +32,17 @@ class SessionState(str, enum.Enum):
 def new_session_id() -> str:
     """An unguessable id: 192 random bits, URL-safe."""
     return "session_" + secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """The one follow-up a question may get when its answer had a clear gap (`kind` names the gap)."""
+
+    kind: str
+    text: str
+    served_at: datetime | None = None
+    answer_text: str | None = None
+    answered_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +58,7 @@ class AskedQuestion:
     """Why a plan chose this question (empty for the default bank's fixed order)."""
     # Set when the answer was given by voice: the words heard, speaking metrics and the recording.
     speech: SpokenAnswer | None = None
+    follow_up: FollowUp | None = None
 
     @property
     def answer_source(self) -> str | None:
@@ -48,6 +70,33 @@ class AskedQuestion:
     @property
     def is_answered(self) -> bool:
         return self.answer_text is not None
+
+    @property
+    def follow_up_id(self) -> int:
+        return FOLLOW_UP_ID_OFFSET + self.question.id
+
+    @property
+    def awaits_follow_up(self) -> bool:
+        """Answered, and its follow-up has been asked but not answered yet."""
+        return self.is_answered and self.follow_up is not None and self.follow_up.answer_text is None
+
+    @property
+    def is_done(self) -> bool:
+        return self.is_answered and not self.awaits_follow_up
+
+    @property
+    def current_id(self) -> int:
+        """The id the candidate answers next for this question: its own, or its follow-up's."""
+        return self.follow_up_id if self.awaits_follow_up else self.question.id
+
+    @property
+    def judged_text(self) -> str | None:
+        """What an evaluator reads: the answer, and the follow-up's answer after a blank line."""
+        if self.answer_text is None:
+            return None
+        if self.follow_up is not None and self.follow_up.answer_text is not None:
+            return f"{self.answer_text}\n\n{self.follow_up.answer_text}"
+        return self.answer_text
 
     @property
     def answer_word_count(self) -> int:
@@ -79,6 +128,8 @@ class InterviewSession:
     bank_id: str | None = None
     """The custom bank the plan came from (None: the packaged default bank or library)."""
     bank_version: int | None = None
+    feedback: FeedbackMode = FeedbackMode.END
+    follow_ups: bool = False
 
     @classmethod
     def start(
@@ -90,6 +141,8 @@ class InterviewSession:
         why: tuple[str, ...] = (),
         bank_id: str | None = None,
         bank_version: int | None = None,
+        feedback: FeedbackMode = FeedbackMode.END,
+        follow_ups: bool = False,
     ) -> InterviewSession:
         reasons = why or ("",) * len(questions)
         asked = tuple(
@@ -104,6 +157,8 @@ class InterviewSession:
             questions=asked,
             bank_id=bank_id,
             bank_version=bank_version,
+            feedback=feedback,
+            follow_ups=follow_ups,
         )
 
     @property
@@ -120,10 +175,11 @@ class InterviewSession:
 
     @property
     def current(self) -> AskedQuestion | None:
-        """The first unanswered question while the interview runs; None once it is over."""
+        """The first question not done (unanswered, or awaiting its follow-up's answer) while the
+        interview runs; None once it is over."""
         if self.state is not SessionState.IN_PROGRESS:
             return None
-        return next((q for q in self.questions if not q.is_answered), None)
+        return next((q for q in self.questions if not q.is_done), None)
 
     @property
     def last_answered(self) -> AskedQuestion | None:
@@ -146,43 +202,85 @@ class InterviewSession:
             )
 
     def serve_current(self, now: datetime) -> InterviewSession:
-        """Record when the current question was first served; later serves keep the first time."""
+        """Record when the current question (or follow-up) was first served; later serves keep the first."""
         current = self.current
-        if current is None or current.served_at is not None:
+        if current is None:
+            return self
+        if current.awaits_follow_up:
+            assert current.follow_up is not None
+            if current.follow_up.served_at is not None:
+                return self
+            return self._with_question(
+                replace(current, follow_up=replace(current.follow_up, served_at=now)), now
+            )
+        if current.served_at is not None:
             return self
         return self._with_question(replace(current, served_at=now), now)
 
+    def _last_answer(self) -> tuple[int, str] | None:
+        """(question id, text) of the most recent answer, a follow-up's included."""
+        for asked in reversed(self.questions):
+            follow_up = asked.follow_up
+            if follow_up is not None and follow_up.answer_text is not None:
+                return asked.follow_up_id, follow_up.answer_text
+            if asked.answer_text is not None:
+                return asked.question.id, asked.answer_text
+        return None
+
     def answer(
-        self, question_id: int, answer_text: str, now: datetime, speech: SpokenAnswer | None = None
+        self,
+        question_id: int,
+        answer_text: str,
+        now: datetime,
+        speech: SpokenAnswer | None = None,
+        follow_up: FollowUp | None = None,
     ) -> AnswerOutcome:
-        last = self.last_answered
-        resent = last is not None and last.question.id == question_id and last.answer_text == answer_text
-        if resent and self.state is not SessionState.ENDED:
+        """Record the answer to the current question or follow-up.
+
+        `follow_up` (decided by the caller from the answer) is asked next when follow-ups are on and the
+        answer is to a question, not to a follow-up. A follow-up's answer keeps no recording.
+        """
+        if self._last_answer() == (question_id, answer_text) and self.state is not SessionState.ENDED:
             return AnswerOutcome(session=self, changed=False)
         current = self.ensure_answerable(question_id)
-        answered = replace(
-            current,
-            answer_text=answer_text,
-            answered_at=now,
-            served_at=current.served_at or now,
-            speech=speech,
-        )
+        if current.awaits_follow_up:
+            assert current.follow_up is not None
+            asked_follow_up = current.follow_up
+            answered = replace(
+                current,
+                follow_up=replace(
+                    asked_follow_up,
+                    answer_text=answer_text,
+                    answered_at=now,
+                    served_at=asked_follow_up.served_at or now,
+                ),
+            )
+        else:
+            answered = replace(
+                current,
+                answer_text=answer_text,
+                answered_at=now,
+                served_at=current.served_at or now,
+                speech=speech,
+                follow_up=follow_up if self.follow_ups else None,
+            )
         session = self._with_question(answered, now)
         if session.current is None:
             session = replace(session, state=SessionState.COMPLETED, completed_at=now)
         return AnswerOutcome(session=session, changed=True)
 
     def ensure_answerable(self, question_id: int) -> AskedQuestion:
-        """The current question if it is `question_id`; SessionFinished or WrongQuestion otherwise."""
+        """The current question if it is `question_id` (its own id, or its follow-up's while that is
+        awaited); SessionFinished or WrongQuestion otherwise."""
         if self.state is SessionState.COMPLETED:
             raise SessionFinished(f"Session {self.id} is complete; it takes no more answers.")
         if self.state is SessionState.ENDED:
             raise SessionFinished(f"Session {self.id} was ended; it takes no more answers.")
         current = self.current
         assert current is not None, "an in-progress session always has a current question"
-        if current.question.id != question_id:
+        if current.current_id != question_id:
             raise WrongQuestion(
-                f"Question {current.question.id} is the current question, but the answer names question "
+                f"Question {current.current_id} is the current question, but the answer names question "
                 f"{question_id}. Fetch the current question and answer that one."
             )
         return current

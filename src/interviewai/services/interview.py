@@ -7,14 +7,22 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from interviewai.domain.errors import ConcurrentUpdate, SessionFinished, SessionNotFound
+from interviewai.domain.follow_ups import all_follow_up_texts
 from interviewai.domain.plans import Plan
 from interviewai.domain.ports import JobQueue, SessionStore
-from interviewai.domain.questions import QuestionBank
+from interviewai.domain.questions import Question, QuestionBank
 from interviewai.domain.recognition import SpokenAnswer
-from interviewai.domain.session import AskedQuestion, InterviewSession, SessionState, new_session_id
+from interviewai.domain.session import (
+    AskedQuestion,
+    FeedbackMode,
+    FollowUp,
+    InterviewSession,
+    SessionState,
+    new_session_id,
+)
 from interviewai.services.media import QuestionSpeech, SpeechMediaService
 from interviewai.services.video import AvatarService, VideoOutcome
 
@@ -33,6 +41,24 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class AnswerListener(Protocol):
+    """Told about every answer stored (evaluation queues its job here)."""
+
+    async def answer_recorded(self, session: InterviewSession, asked: AskedQuestion) -> None: ...
+
+
+class FollowUpChooser(Protocol):
+    """Decides, from an answer, whether it earns a follow-up question (at most one per question)."""
+
+    async def choose(self, question: Question, answer_text: str) -> FollowUp | None: ...
+
+
+@dataclass(frozen=True)
+class FeedbackOptions:
+    feedback: FeedbackMode = FeedbackMode.END
+    follow_ups: bool = False
+
+
 @dataclass(frozen=True)
 class QuestionDelivery:
     session: InterviewSession
@@ -40,6 +66,11 @@ class QuestionDelivery:
     speech: QuestionSpeech
     video: VideoOutcome
     latency_ms: int
+
+    @property
+    def follow_up(self) -> FollowUp | None:
+        """The follow-up being delivered (instead of the question itself), if any."""
+        return self.asked.follow_up if self.asked.awaits_follow_up else None
 
 
 @dataclass(frozen=True)
@@ -63,6 +94,8 @@ class InterviewService:
         video_wait_s: float,
         lookahead: bool = True,
         clock: Clock = utc_now,
+        answer_listener: AnswerListener | None = None,
+        follow_up_chooser: FollowUpChooser | None = None,
     ) -> None:
         self._store = store
         self._bank = bank
@@ -74,6 +107,8 @@ class InterviewService:
         self._lookahead = lookahead
         self._clock = clock
         self._end_listeners: list[Callable[[str], Awaitable[None]]] = []
+        self._answer_listener = answer_listener
+        self._follow_up_chooser = follow_up_chooser
         jobs.register(PREPARE_JOB, self._prepare_session_media)
 
     def on_end(self, listener: Callable[[str], Awaitable[None]]) -> None:
@@ -84,15 +119,28 @@ class InterviewService:
     def bank(self) -> QuestionBank:
         return self._bank
 
-    async def start(self, plan: Plan | None = None, *, session_id: str | None = None) -> InterviewSession:
+    async def start(
+        self,
+        plan: Plan | None = None,
+        *,
+        session_id: str | None = None,
+        options: FeedbackOptions | None = None,
+    ) -> InterviewSession:
         """A new session: the default bank in order, or the questions of `plan`.
 
         The API passes an id that carries the owning API key's tag when keys are on.
         """
+        options = options or FeedbackOptions()
         # The session keeps its own copy of the questions, so a changed bank never reshuffles it.
         new_id = session_id or new_session_id()
         if plan is None:
-            session = InterviewSession.start(new_id, self._bank.questions, self._clock())
+            session = InterviewSession.start(
+                new_id,
+                self._bank.questions,
+                self._clock(),
+                feedback=options.feedback,
+                follow_ups=options.follow_ups,
+            )
         else:
             session = InterviewSession.start(
                 new_id,
@@ -101,6 +149,8 @@ class InterviewService:
                 why=tuple(p.why for p in plan.questions),
                 bank_id=plan.bank_id,
                 bank_version=plan.bank_version,
+                feedback=options.feedback,
+                follow_ups=options.follow_ups,
             )
         await self._store.create(session)
         if self._lookahead:
@@ -129,13 +179,59 @@ class InterviewService:
         *,
         speech: SpokenAnswer | None = None,
     ) -> Delivery:
+        chosen: dict[int, FollowUp | None] = {}
+
         async def attempt() -> InterviewSession:
             session = await self._load_active(session_id)
-            outcome = session.answer(question_id, answer_text, self._clock(), speech)
-            return await self._store.save(outcome.session) if outcome.changed else session
+            follow_up = await self._follow_up_for(session, question_id, answer_text, chosen)
+            outcome = session.answer(question_id, answer_text, self._clock(), speech, follow_up=follow_up)
+            if not outcome.changed:
+                return session
+            saved = await self._store.save(outcome.session)
+            if self._answer_listener is not None:
+                await self._notify_answer(saved, question_id)
+            return saved
 
         session = await self._retry_on_conflict(attempt)
         return await self._deliver_current(session, video_wait_s)
+
+    async def _follow_up_for(
+        self,
+        session: InterviewSession,
+        question_id: int,
+        answer_text: str,
+        chosen: dict[int, FollowUp | None],
+    ) -> FollowUp | None:
+        """The follow-up an answer to the current question earns (decided once per request)."""
+        current = session.current
+        if (
+            self._follow_up_chooser is None
+            or not session.follow_ups
+            or current is None
+            or current.is_answered
+            or current.question.id != question_id
+        ):
+            return None
+        if question_id not in chosen:
+            chosen[question_id] = await self._follow_up_chooser.choose(current.question, answer_text)
+        return chosen[question_id]
+
+    async def _notify_answer(self, session: InterviewSession, question_id: int) -> None:
+        assert self._answer_listener is not None
+        asked = next(
+            (
+                q
+                for q in session.questions
+                if question_id in {q.question.id, q.follow_up_id} and q.is_answered
+            ),
+            None,
+        )
+        if asked is not None:
+            # Evaluation is extra: failing to queue it must never fail the answer.
+            try:
+                await self._answer_listener.answer_recorded(session, asked)
+            except Exception:
+                logger.exception("could not queue the evaluation of %s question %d", session.id, question_id)
 
     async def end(self, session_id: str) -> InterviewSession:
         async def attempt() -> InterviewSession:
@@ -159,12 +255,13 @@ class InterviewService:
         if asked is None:
             return Completion(session)
         started = time.perf_counter()
-        text = asked.question.text
+        follow_up = asked.follow_up if asked.awaits_follow_up else None
+        text = follow_up.text if follow_up is not None else asked.question.text
         speech = await self._media.speech_for(text)
         wait_s = self._video_wait_s if video_wait_s is None else min(video_wait_s, self._video_wait_s)
         video = await self._avatar.video_for(text, speech, wait_s)
         latency_ms = round((time.perf_counter() - started) * 1000)
-        if asked.served_at is None:
+        if (follow_up.served_at if follow_up is not None else asked.served_at) is None:
             session = await self._mark_served(session.id, asked.position)
         return QuestionDelivery(
             session=session, asked=asked, speech=speech, video=video, latency_ms=latency_ms
@@ -180,17 +277,22 @@ class InterviewService:
         session = await self._store.get(session_id)
         if session is None:
             return
-        for asked in session.questions:
-            speech = await self._media.speech_for(asked.question.text)
-            await self._avatar.request_render(asked.question.text, speech)
+        texts = [asked.question.text for asked in session.questions]
+        if session.follow_ups:
+            # Follow-ups come from a fixed set of phrasings, so they are ready before they are asked.
+            texts.extend(all_follow_up_texts())
+        for text in texts:
+            speech = await self._media.speech_for(text)
+            await self._avatar.request_render(text, speech)
 
     async def _mark_served(self, session_id: str, position: int) -> InterviewSession:
         async def attempt() -> InterviewSession:
             session = await self._load_active(session_id)
             current = session.current
-            if current is None or current.position != position or current.served_at is not None:
+            if current is None or current.position != position:
                 return session
-            return await self._store.save(session.serve_current(self._clock()))
+            served = session.serve_current(self._clock())
+            return session if served is session else await self._store.save(served)
 
         return await self._retry_on_conflict(attempt)
 

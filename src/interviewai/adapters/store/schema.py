@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, ForeignKey, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Integer, MetaData, String, Table, Text, false
 
 metadata = MetaData()
 
@@ -17,6 +17,8 @@ sessions = Table(
     Column("version", Integer, nullable=False, default=0),
     Column("bank_id", String(64), nullable=True, index=True),
     Column("bank_version", Integer, nullable=True),
+    Column("feedback", String(8), nullable=False, server_default="end"),
+    Column("follow_ups", Boolean, nullable=False, server_default=false()),
 )
 
 session_questions = Table(
@@ -35,6 +37,11 @@ session_questions = Table(
     Column("question_meta", Text, nullable=True),
     # JSON of a spoken answer (words, metrics, recording); NULL for a typed one (migration 0005).
     Column("answer_speech", Text, nullable=True),
+    Column("follow_up_kind", String(32), nullable=True),
+    Column("follow_up_text", Text, nullable=True),
+    Column("follow_up_served_at", Float, nullable=True),
+    Column("follow_up_answer", Text, nullable=True),
+    Column("follow_up_answered_at", Float, nullable=True),
 )
 
 media = Table(
@@ -63,5 +70,22 @@ banks = Table(
     Column("format", String(8), nullable=False),
     Column("content", Text, nullable=False),
     Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+evaluations = Table(
+    "evaluations",
+    metadata,
+    Column("session_id", String(64), ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("question_id", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("answer_sha", String(64), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("evaluator", String(64), nullable=True),
+    Column("evaluator_version", String(64), nullable=True),
+    Column("score", Integer, nullable=True),
+    Column("result", Text, nullable=True),
+    Column("error", Text, nullable=True),
     Column("updated_at", Float, nullable=False),
 )

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from interviewai.adapters.store.guard import DEFAULT_DEADLINE_S, GuardedEngine
 from interviewai.adapters.store.question_codec import decode_question, encode_meta
-from interviewai.adapters.store.schema import session_questions, sessions
+from interviewai.adapters.store.schema import evaluations, session_questions, sessions
 from interviewai.adapters.store.spoken_answers import speech_from_json, speech_to_json
 from interviewai.domain.errors import ConcurrentUpdate
-from interviewai.domain.session import AskedQuestion, InterviewSession, SessionState
+from interviewai.domain.session import AskedQuestion, FeedbackMode, FollowUp, InterviewSession, SessionState
 
 
 def _to_epoch(moment: datetime | None) -> float | None:
@@ -36,7 +36,31 @@ def _asked_from_row(row: RowMapping) -> AskedQuestion:
         answered_at=_from_epoch(row["answered_at"]),
         why=row["why"] or "",
         speech=speech_from_json(row["answer_speech"]),
+        follow_up=_follow_up_from_row(row),
     )
+
+
+def _follow_up_from_row(row: RowMapping) -> FollowUp | None:
+    if row["follow_up_text"] is None:
+        return None
+    return FollowUp(
+        kind=row["follow_up_kind"] or "",
+        text=row["follow_up_text"],
+        served_at=_from_epoch(row["follow_up_served_at"]),
+        answer_text=row["follow_up_answer"],
+        answered_at=_from_epoch(row["follow_up_answered_at"]),
+    )
+
+
+def _follow_up_columns(asked: AskedQuestion) -> dict[str, object]:
+    follow_up = asked.follow_up
+    return {
+        "follow_up_kind": follow_up.kind if follow_up else None,
+        "follow_up_text": follow_up.text if follow_up else None,
+        "follow_up_served_at": _to_epoch(follow_up.served_at) if follow_up else None,
+        "follow_up_answer": follow_up.answer_text if follow_up else None,
+        "follow_up_answered_at": _to_epoch(follow_up.answered_at) if follow_up else None,
+    }
 
 
 class SqlSessionStore:
@@ -61,6 +85,8 @@ class SqlSessionStore:
                     version=session.version,
                     bank_id=session.bank_id,
                     bank_version=session.bank_version,
+                    feedback=session.feedback.value,
+                    follow_ups=session.follow_ups,
                 )
             )
             await connection.execute(
@@ -78,6 +104,7 @@ class SqlSessionStore:
                         "why": asked.why or None,
                         "question_meta": encode_meta(asked.question),
                         "answer_speech": speech_to_json(asked.speech),
+                        **_follow_up_columns(asked),
                     }
                     for asked in session.questions
                 ],
@@ -112,6 +139,8 @@ class SqlSessionStore:
                 version=row["version"],
                 bank_id=row["bank_id"],
                 bank_version=row["bank_version"],
+                feedback=FeedbackMode(row["feedback"]),
+                follow_ups=bool(row["follow_ups"]),
             )
 
     async def save(self, session: InterviewSession) -> InterviewSession:
@@ -142,6 +171,7 @@ class SqlSessionStore:
                         answer_text=asked.answer_text,
                         answered_at=_to_epoch(asked.answered_at),
                         answer_speech=speech_to_json(asked.speech),
+                        **_follow_up_columns(asked),
                     )
                 )
         return replace(session, version=session.version + 1)
@@ -159,11 +189,12 @@ class SqlSessionStore:
                 .where(and_(idle, live))
                 .values(state=SessionState.EXPIRED.value, version=sessions.c.version + 1)
             )
+            expired_ids = select(sessions.c.id).where(and_(idle, expired))
             await connection.execute(
-                delete(session_questions).where(
-                    session_questions.c.session_id.in_(select(sessions.c.id).where(and_(idle, expired)))
-                )
+                delete(session_questions).where(session_questions.c.session_id.in_(expired_ids))
             )
+            # Feedback quotes the answers, so it goes with them.
+            await connection.execute(delete(evaluations).where(evaluations.c.session_id.in_(expired_ids)))
             await connection.execute(
                 delete(sessions).where(and_(expired, sessions.c.updated_at < forget_before.timestamp()))
             )

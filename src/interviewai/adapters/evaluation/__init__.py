@@ -1,0 +1,1 @@
+"""Adapters the answer evaluators use."""

@@ -1,0 +1,62 @@
+"""Response models of the feedback report (`GET /interview/{session_id}/report`) and the `feedback` push."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class CriterionModel(BaseModel):
+    name: str
+    label: str
+    score: int = Field(ge=1, le=5)
+    evidence: list[str] = Field(description="Verbatim quotes from the answer that justify the score.")
+    comment: str
+
+
+class FollowUpModel(BaseModel):
+    question_id: int
+    question_text: str
+    answer_text: str | None
+
+
+class QuestionFeedback(BaseModel):
+    question_id: int
+    question_text: str
+    question_type: str
+    answer_text: str
+    status: Literal["pending", "ready", "failed"]
+    score: int | None = Field(None, ge=0, le=100)
+    criteria: list[CriterionModel]
+    strengths: list[str]
+    improvements: list[str]
+    evaluator: str | None = Field(None, description="The engine that judged this answer, and its version.")
+    evaluator_version: str | None = None
+    reason: str | None = Field(
+        None, description="Why the evaluation failed, or why another engine judged it (a fallback)."
+    )
+    follow_up: FollowUpModel | None = None
+    delivery: dict[str, object] | None = Field(
+        None, description="Pace, filler words and pauses of a spoken answer, when it was spoken."
+    )
+
+
+class OverallModel(BaseModel):
+    score: int = Field(ge=0, le=100)
+    band: str
+    summary: str
+
+
+class ReportResponse(BaseModel):
+    session_id: str
+    state: str
+    status: Literal["pending", "ready"]
+    evaluator: str
+    overall: OverallModel | None = Field(None, description="Null until at least one answer is judged.")
+    strengths: list[str]
+    improvements: list[str]
+    questions: list[QuestionFeedback]
+    questions_answered: int
+    total_questions: int
+    html_url: str

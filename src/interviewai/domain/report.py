@@ -1,0 +1,161 @@
+"""The interview report: per-question feedback from the stored evaluations, and the overall picture."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from interviewai.domain.evaluation import (
+    CriterionScore,
+    EvaluationRecord,
+    EvaluationStatus,
+    answer_digest,
+)
+from interviewai.domain.session import AskedQuestion, FollowUp, InterviewSession
+
+MAX_OVERALL_POINTS = 3
+# Band floors, highest first: the band is the first whose floor the score reaches.
+BANDS: tuple[tuple[int, str], ...] = ((80, "strong"), (60, "good"), (40, "fair"), (0, "needs work"))
+
+
+def band_for(score: int) -> str:
+    return next(name for floor, name in BANDS if score >= floor)
+
+
+@dataclass(frozen=True)
+class QuestionReport:
+    position: int
+    question_id: int
+    question_text: str
+    question_type: str
+    answer_text: str
+    status: EvaluationStatus
+    score: int | None = None
+    criteria: tuple[CriterionScore, ...] = ()
+    strengths: tuple[str, ...] = ()
+    improvements: tuple[str, ...] = ()
+    evaluator: str | None = None
+    evaluator_version: str | None = None
+    reason: str | None = None
+    """Why the evaluation failed, or why the configured engine was replaced by another for it."""
+    follow_up: FollowUp | None = None
+    follow_up_id: int | None = None
+    delivery: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Overall:
+    score: int
+    band: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class InterviewReport:
+    session_id: str
+    session_state: str
+    status: str
+    """"pending" while any answer is still being evaluated, else "ready"."""
+    evaluator: str
+    overall: Overall | None
+    strengths: tuple[str, ...]
+    improvements: tuple[str, ...]
+    questions: tuple[QuestionReport, ...]
+    answered: int
+    total_questions: int
+
+
+def question_report(
+    asked: AskedQuestion, record: EvaluationRecord | None, delivery: dict[str, Any] | None = None
+) -> QuestionReport:
+    text = asked.judged_text or ""
+    base: dict[str, Any] = {
+        "position": asked.position,
+        "question_id": asked.question.id,
+        "question_text": asked.question.text,
+        "question_type": asked.question.type.value,
+        "answer_text": asked.answer_text or "",
+        "follow_up": asked.follow_up,
+        "follow_up_id": asked.follow_up_id if asked.follow_up is not None else None,
+        "delivery": delivery,
+    }
+    # A record made for an older text (the follow-up's answer came since) does not count yet.
+    if (
+        record is None
+        or record.answer_sha != answer_digest(text)
+        or record.status is EvaluationStatus.PENDING
+    ):
+        return QuestionReport(status=EvaluationStatus.PENDING, **base)
+    if record.status is EvaluationStatus.FAILED or record.evaluation is None:
+        return QuestionReport(status=EvaluationStatus.FAILED, reason=record.error, **base)
+    evaluation = record.evaluation
+    return QuestionReport(
+        status=EvaluationStatus.READY,
+        score=evaluation.score,
+        criteria=evaluation.criteria,
+        strengths=evaluation.strengths,
+        improvements=evaluation.improvements,
+        evaluator=evaluation.evaluator,
+        evaluator_version=evaluation.evaluator_version,
+        reason=evaluation.fallback_reason,
+        **base,
+    )
+
+
+def build_report(
+    session: InterviewSession,
+    records: list[EvaluationRecord],
+    evaluator: str,
+    deliveries: dict[int, dict[str, Any]] | None = None,
+) -> InterviewReport:
+    """The report of every answered question so far (it works before the end, too)."""
+    by_position = {r.position: r for r in records}
+    deliveries = deliveries or {}
+    questions = tuple(
+        question_report(q, by_position.get(q.position), deliveries.get(q.position))
+        for q in session.questions
+        if q.is_answered
+    )
+    judged = [q for q in questions if q.status is EvaluationStatus.READY and q.score is not None]
+    pending = any(q.status is EvaluationStatus.PENDING for q in questions)
+    return InterviewReport(
+        session_id=session.id,
+        session_state=session.state.value,
+        status="pending" if pending else "ready",
+        evaluator=evaluator,
+        overall=_overall(judged, len(questions)) if judged else None,
+        strengths=_most_common(q.strengths for q in judged),
+        improvements=_most_common(q.improvements for q in judged),
+        questions=questions,
+        answered=len(questions),
+        total_questions=session.total_questions,
+    )
+
+
+def _overall(judged: list[QuestionReport], answered: int) -> Overall:
+    score = round(sum(q.score or 0 for q in judged) / len(judged))
+    band = band_for(score)
+    means: dict[str, list[int]] = {}
+    labels: dict[str, str] = {}
+    for question in judged:
+        for criterion in question.criteria:
+            means.setdefault(criterion.name, []).append(criterion.score)
+            labels[criterion.name] = criterion.label
+    ranked = sorted(means, key=lambda name: sum(means[name]) / len(means[name]))
+    judged_part = f"{len(judged)} of {answered} answers judged" if len(judged) < answered else ""
+    parts = [f"Overall {score}/100 ({band}) over {answered} answered question{'s' if answered != 1 else ''}"]
+    if judged_part:
+        parts.append(judged_part)
+    if len(ranked) >= 2:
+        parts.append(
+            f"strongest on {labels[ranked[-1]].lower()}, most room to grow on {labels[ranked[0]].lower()}"
+        )
+    return Overall(score=score, band=band, summary="; ".join(parts) + ".")
+
+
+def _most_common(groups: Any) -> tuple[str, ...]:
+    counts: Counter[str] = Counter()
+    for group in groups:
+        counts.update(dict.fromkeys(group, 1))
+    return tuple(text for text, _ in counts.most_common(MAX_OVERALL_POINTS))
