@@ -41,6 +41,7 @@ typecheck: $(STAMP) ## mypy --strict on the package
 bench: $(STAMP) ## speech and interview benchmarks (see docs/benchmarks.md)
 	$(PY) bench/tts.py --server --edge
 	$(PY) bench/interviews.py
+	$(PY) bench/stt.py
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
