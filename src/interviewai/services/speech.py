@@ -33,6 +33,8 @@ from interviewai.domain.ports import SpeechSynthesizer
 from interviewai.domain.speech import SpokenAudio, VoiceInfo, VoiceSettings
 
 _log = logging.getLogger(__name__)
+# One attempt of one engine, however it fails to end (Edge has its own shorter EDGE_TTS_TIMEOUT_S).
+ATTEMPT_DEADLINE_S = 90.0
 T = TypeVar("T")
 
 
@@ -320,11 +322,22 @@ class SpeechService:
             await self._closers.pop()()
 
     async def _attempt(self, slot: _Engine, text: str) -> SpokenAudio | ProviderError:
-        return await slot.attempt(
-            slot.synthesizer.engine,
-            lambda: slot.synthesizer.synthesize(text, slot.settings),
-            self._wall_clock,
-        )
+        engine = slot.synthesizer.engine
+
+        async def bounded() -> SpokenAudio:
+            # One attempt of one engine never outlives this, whatever the engine does inside.
+            try:
+                async with deadline(ATTEMPT_DEADLINE_S):
+                    return await slot.synthesizer.synthesize(text, slot.settings)
+            except asyncio.TimeoutError:
+                raise ProviderError(
+                    engine,
+                    ProviderCategory.TIMEOUT,
+                    f"no speech within {ATTEMPT_DEADLINE_S:g} s",
+                    retryable=True,
+                ) from None
+
+        return await slot.attempt(engine, bounded, self._wall_clock)
 
     def _slot(self, engine: str) -> _Engine:
         for slot in self._engines:

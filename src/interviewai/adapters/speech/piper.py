@@ -40,6 +40,7 @@ from interviewai.adapters.speech.piper_alignment import (
     timeline,
     word_timings,
 )
+from interviewai.deadlines import deadline
 from interviewai.domain.errors import ProviderCategory, ProviderError
 from interviewai.domain.speech import SpokenAudio, VoiceInfo, VoiceSettings
 from interviewai.domain.text_normalization import spoken_text, tokenize_for_speech
@@ -48,6 +49,8 @@ from interviewai.domain.visemes import viseme_for, visemes_from_phonemes
 _LOGGER = logging.getLogger(__name__)
 
 ENGINE = "piper"
+# How long a synthesis waits for a free offline-voice slot.
+SLOT_WAIT_S = 60.0
 JOE_VOICE = "en_US-joe-medium"
 # Bump when the text normalization or the word/viseme mapping changes what a synthesis returns,
 # so media cached under the old engine version is not reused.
@@ -190,7 +193,17 @@ class PiperSynthesizer:
 
     async def synthesize(self, text: str, settings: VoiceSettings) -> SpokenAudio:
         """Speak `text` in a worker thread; at most `parallelism` run at once, the rest wait here."""
-        await self._slots.acquire()
+        try:
+            # Queued behind busy slots at most this long: past it the caller hears a timeout, not a hang.
+            async with deadline(SLOT_WAIT_S):
+                await self._slots.acquire()
+        except asyncio.TimeoutError:
+            raise ProviderError(
+                ENGINE,
+                ProviderCategory.TIMEOUT,
+                f"no free synthesis slot within {SLOT_WAIT_S:g} s",
+                retryable=True,
+            ) from None
         loop = asyncio.get_running_loop()
         try:
             work = self._pool.submit(self.synthesize_sync, text, settings)
