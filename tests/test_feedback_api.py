@@ -124,6 +124,7 @@ async def test_the_html_report_escapes_the_answer_and_marks_the_evidence(running
         assert "&lt;script&gt;alert(" in page
         assert '<meta name="viewport"' in page and "@media print" in page
         assert "<mark>" in page, "evidence is highlighted in the answer"
+        assert "script-src" not in response.headers["content-security-policy"], "no script may run"
     as_json = await client.get(
         f"/api/v1/interview/{session_id}/report", headers={"Accept": "application/json"}
     )

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 from interviewai import __version__
+from interviewai.api.report_schemas import QuestionFeedback, ReportReady
 from interviewai.api.schemas import (
     AnswerRequest,
     CompletionResponse,
@@ -93,6 +94,8 @@ SERVER_MESSAGES: dict[str, type[BaseModel]] = {
     "error": WsError,
     "answer_audio_started": AudioStarted,
     "transcript": Transcript,
+    "feedback": QuestionFeedback,
+    "report_ready": ReportReady,
 }
 _DESCRIPTIONS = {
     ("client", "start"): 'Ask for the current question (a bare `{"type": "start"}` works).',
@@ -117,6 +120,8 @@ _DESCRIPTIONS = {
     ("server", "error"): "A refused message; the socket stays open unless a close follows.",
     ("server", "answer_audio_started"): "The spoken answer's audio is being received.",
     ("server", "transcript"): "What was heard so far (`final: false`) or in all (`final: true`).",
+    ("server", "feedback"): "Practice mode (`feedback: each`): one answer's feedback, as the report has it.",
+    ("server", "report_ready"): "After the last answer, once every answer is judged: where the report is.",
 }
 
 

@@ -60,3 +60,12 @@ class ReportResponse(BaseModel):
     questions_answered: int
     total_questions: int
     html_url: str
+
+
+class ReportReady(BaseModel):
+    """WebSocket `report_ready`: every answer of the finished interview is judged."""
+
+    session_id: str
+    report_url: str
+    html_url: str
+    overall: OverallModel | None

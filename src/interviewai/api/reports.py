@@ -13,6 +13,11 @@ from interviewai.api.report_schemas import ReportResponse
 from interviewai.api.schemas import ErrorResponse
 
 reports_router = APIRouter(prefix="/api/v1")
+# The printable page runs no script and loads nothing; its one inline stylesheet is the only thing allowed.
+REPORT_PAGE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
 
 
 def wants_html(request: Request, format: str | None) -> bool:
@@ -46,5 +51,7 @@ async def interview_report(
     # The same URL answers JSON or HTML by the Accept header, so caches must keep them apart.
     response.headers["Vary"] = "Accept"
     if wants_html(request, format):
-        return HTMLResponse(report_html(report), headers={"Vary": "Accept"})
+        return HTMLResponse(
+            report_html(report), headers={"Vary": "Accept", "Content-Security-Policy": REPORT_PAGE_POLICY}
+        )
     return report

@@ -37,9 +37,10 @@ from interviewai.api.presenters import (
 from interviewai.api.schemas import AnswerRequest, EndResponse, QuestionResponse, StartResponse
 from interviewai.api.security import check_session_owner, request_key, session_id_for
 from interviewai.api.ws_audio import AUDIO_TYPES, AudioAnswers
+from interviewai.api.ws_feedback import push_feedback
 from interviewai.container import Container
 from interviewai.domain.errors import StoreUnavailable
-from interviewai.domain.session import InterviewSession
+from interviewai.domain.session import FeedbackMode, InterviewSession
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +167,19 @@ class InterviewConnection:
         self.session_id = session.id
         await self._send("session_info", self._session_info(session, resumed=resume_session_id is not None))
         tasks = self._container.tasks
+        # Owned like the video watchers: cancelled with the socket, never ending the connection itself.
+        self._watchers.append(
+            tasks.spawn(
+                self.task_prefix + "feedback",
+                push_feedback(
+                    self._send,
+                    self._container.evaluations,
+                    session.id,
+                    self._urls,
+                    each_answer=session.feedback is FeedbackMode.EACH,
+                ),
+            )
+        )
         running = [
             tasks.spawn(self.task_prefix + "receive", self._receive_loop()),
             tasks.spawn(self.task_prefix + "requests", self._serve_requests()),

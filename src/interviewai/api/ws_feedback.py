@@ -8,6 +8,7 @@ from typing import Any
 from interviewai.api.deps import UrlBuilder
 from interviewai.api.presenters import report_url
 from interviewai.api.report_presenter import question_feedback
+from interviewai.api.report_schemas import OverallModel, ReportReady
 from interviewai.domain.errors import DomainError
 from interviewai.domain.evaluation import EvaluationStatus
 from interviewai.services.evaluation import EvaluationService
@@ -45,18 +46,14 @@ async def push_feedback(
         if report.session_state in FINISHED and report.status == "ready":
             url = report_url(session_id, urls)
             overall = report.overall
-            await send(
-                "report_ready",
-                {
-                    "session_id": session_id,
-                    "report_url": url,
-                    "html_url": url + "?format=html",
-                    "overall": (
-                        {"score": overall.score, "band": overall.band, "summary": overall.summary}
-                        if overall
-                        else None
-                    ),
-                },
+            ready = ReportReady(
+                session_id=session_id,
+                report_url=url,
+                html_url=url + "?format=html",
+                overall=OverallModel(score=overall.score, band=overall.band, summary=overall.summary)
+                if overall
+                else None,
             )
+            await send("report_ready", ready.model_dump(mode="json"))
             return
         await evaluations.wait_for_change(session_id, POLL_S)
