@@ -1,4 +1,6 @@
-// The InterviewAI web client: runs an interview over the public HTTP API, as any other client would.
+// The InterviewAI web client: runs an interview over the public API, as any other client would: the session
+// is started over HTTP, questions and answers go over the WebSocket with `wait=0` (HTTP `?wait=0` if the
+// socket cannot be had), so a question never waits for its clip; `video_ready` swaps the clip in.
 //
 // State a test (or a curious developer) can read from the DOM:
 //   body[data-state]               loading | ready | starting | speaking | listening | submitting | complete | error
@@ -6,7 +8,10 @@
 //   #question[data-current-word]   index of the word being spoken (-1 when none)
 //   #mouth[data-viseme]            the mouth shape drawn now (Oculus visemes: sil PP FF TH DD kk CH SS nn RR aa E I O U)
 //   #presenter[data-view]          image | clip | idle
+//   #presenter[data-video]         none | pending | ready | failed   (the current question's clip)
 
+import { LiveChannel } from "./live.js";
+import { Mouth, visemeAt } from "./mouth.js";
 import { setupStartScreen, startOptions } from "./start.js";
 import { voiceLabel } from "./voice.js";
 import { setupMic } from "./mic.js";
@@ -16,16 +21,9 @@ const $ = (id) => document.getElementById(id);
 
 const el = {
   body: document.body,
+  mouth: new Mouth(),
   presenter: $("presenter"),
   image: $("avatar-image"),
-  mouth: $("mouth"),
-  mouthParts: {
-    clip: $("mouth-clip-shape"),
-    cavity: $("mouth-cavity"),
-    lips: $("mouth-lips"),
-    teeth: $("mouth-teeth"),
-    tongue: $("mouth-tongue"),
-  },
   idle: $("idle-video"),
   clip: $("clip-video"),
   audio: $("question-audio"),
@@ -61,28 +59,6 @@ const el = {
   retry: $("retry-button"),
 };
 
-// Mouth geometry per viseme, in the avatar image's pixels: half-width, half-opening, how much of the
-// opening the upper teeth fill, and how far the tongue shows.
-const MOUTH_SHAPES = {
-  sil: { w: 30, h: 1.5, teeth: 0, tongue: 0 },
-  PP: { w: 27, h: 0.5, teeth: 0, tongue: 0 },
-  FF: { w: 28, h: 5, teeth: 0.7, tongue: 0 },
-  TH: { w: 28, h: 7, teeth: 0.45, tongue: 5 },
-  DD: { w: 28, h: 8, teeth: 0.5, tongue: 3 },
-  kk: { w: 29, h: 10, teeth: 0.35, tongue: 3 },
-  CH: { w: 23, h: 9, teeth: 0.55, tongue: 0 },
-  SS: { w: 30, h: 5, teeth: 0.8, tongue: 0 },
-  nn: { w: 28, h: 7, teeth: 0.4, tongue: 4 },
-  RR: { w: 22, h: 9, teeth: 0.3, tongue: 2 },
-  aa: { w: 31, h: 19, teeth: 0.22, tongue: 6 },
-  E: { w: 32, h: 12, teeth: 0.35, tongue: 3 },
-  I: { w: 33, h: 8, teeth: 0.5, tongue: 0 },
-  O: { w: 20, h: 15, teeth: 0.15, tongue: 3 },
-  U: { w: 15, h: 10, teeth: 0.1, tongue: 0 },
-};
-const MOUTH_X = 256;
-const MOUTH_Y = 298;
-
 const state = {
   info: null,
   sessionId: null,
@@ -91,9 +67,9 @@ const state = {
   visemes: [],
   wordSpans: [],
   currentWord: -1,
-  viseme: "sil",
-  mouth: { ...MOUTH_SHAPES.sil },
   speaker: null, // the media element speaking the current question (audio or clip)
+  live: null, // the session's WebSocket, while it is open
+  watched: null, // the question whose pending clip the socket will announce
   retry: null,
 };
 
@@ -198,12 +174,81 @@ async function startInterview() {
     const started = await api("interview/start", options ? { method: "POST", body: options } : { method: "POST" });
     state.sessionId = started.session_id;
     if (started.idle_video_url) prepareIdle(started.idle_video_url);
-    const question = await api(`interview/${state.sessionId}/question`);
-    receive(question);
+    await openLive();
+    receive(await ask("start"));
   } catch (error) {
     el.start.disabled = false;
     showError(error, { label: "Try again", run: startInterview });
   }
+}
+
+// ---- transport: the WebSocket when it is open, else HTTP; both answer at once (`wait=0`) -------------
+
+async function openLive() {
+  closeLive();
+  try {
+    state.live = await LiveChannel.open(API, state.sessionId, {
+      onVideoReady: videoReady,
+      onClose: () => {
+        state.live = null;
+      },
+    });
+  } catch (error) {
+    console.warn("no live connection, using HTTP:", error.message);
+    state.live = null;
+  }
+}
+
+function closeLive() {
+  state.live?.close();
+  state.live = null;
+  state.watched = null;
+}
+
+// `start` asks for the current question, `answer` sends `{question_id, answer_text}`.
+async function ask(type, body) {
+  if (state.live) {
+    try {
+      const reply = await state.live.request(type, body);
+      if (reply.type === "question" && reply.video_status === "pending") state.watched = reply.question_id;
+      return reply;
+    } catch (error) {
+      if (error.code !== "network") throw error;
+      state.live = null; // the socket went away: carry on over HTTP
+    }
+  }
+  const session = `interview/${state.sessionId}`;
+  if (type === "answer") return api(`${session}/answer?wait=0`, { method: "POST", body });
+  return api(`${session}/question?wait=0`);
+}
+
+// A pending question that came some other way (HTTP): the socket's `start` answers with the same question at
+// once and announces its clip when it lands.
+function watchVideo(question) {
+  if (question.video_status !== "pending" || !state.live || state.watched === question.question_id) return;
+  state.watched = question.question_id;
+  state.live.request("start").catch(() => {});
+}
+
+function videoReady({ question_id: id, video_url: url }) {
+  const question = state.question;
+  if (!question || question.question_id !== id || question.video_url || question.video_status === "failed") return;
+  state.question = { ...question, video_url: url, avatar_mode: "video", video_status: "ready", fallback_reason: null };
+  el.presenter.dataset.video = "ready";
+  el.modeChip.textContent = "video presenter";
+  el.clip.dataset.src = url;
+  el.clip.src = url;
+  if (state.speaker !== el.audio || el.audio.paused) return; // Replay will use the clip
+  // Mid-question: keep the audio going until the clip can play, then carry on in the clip from the same moment.
+  el.clip.addEventListener(
+    "canplay",
+    () => {
+      if (state.question?.video_url === url && state.speaker === el.audio && !el.audio.paused) {
+        speak(el.audio.currentTime);
+      }
+    },
+    { once: true },
+  );
 }
 
 // ---- questions --------------------------------------------------------------------------------------
@@ -234,6 +279,8 @@ function showQuestion(question) {
   el.voice.textContent = voiceLabel(question.voice);
   el.voice.dataset.voice = question.voice ?? "";
   el.modeChip.textContent = question.video_url ? "video presenter" : "audio + lip-sync";
+  el.presenter.dataset.video = question.video_status ?? (question.video_url ? "ready" : "none");
+  if (el.presenter.dataset.video === "disabled") el.presenter.dataset.video = "none";
   el.answer.value = "";
   updateCount();
   el.form.dispatchEvent(new Event("reset"));
@@ -243,6 +290,7 @@ function showQuestion(question) {
   el.answer.focus({ preventScroll: true });
   if (question.idle_video_url) prepareIdle(question.idle_video_url);
   speak();
+  watchVideo(question);
 }
 
 function renderWords(text) {
@@ -303,7 +351,7 @@ function stopSpeaking() {
   el.play.hidden = true;
 }
 
-function speak() {
+function speak(from = 0) {
   const question = state.question;
   if (!question) return;
   stopSpeaking();
@@ -324,7 +372,7 @@ function speak() {
     setView("image");
   }
   const speaker = state.speaker;
-  speaker.currentTime = 0;
+  speaker.currentTime = from;
   setState("speaking");
   speaker.play().catch((error) => {
     if (speaker !== state.speaker) return;
@@ -344,7 +392,8 @@ function speak() {
 function fallBackToAudio() {
   // The clip could not be played: speak the same question audio-only, with the drawn mouth.
   if (!state.question) return;
-  state.question = { ...state.question, video_url: null };
+  state.question = { ...state.question, video_url: null, video_status: "failed" };
+  el.presenter.dataset.video = "failed";
   el.modeChip.textContent = "audio + lip-sync";
   speak();
 }
@@ -371,14 +420,6 @@ function wordAt(time) {
   return index;
 }
 
-function visemeAt(time) {
-  for (const v of state.visemes) {
-    if (v.start <= time && time < v.end) return MOUTH_SHAPES[v.viseme] ? v.viseme : "sil";
-    if (v.start > time) break;
-  }
-  return "sil";
-}
-
 function highlightWord(index) {
   if (index === state.currentWord) return;
   state.currentWord = index;
@@ -389,36 +430,13 @@ function highlightWord(index) {
   });
 }
 
-function drawMouth(viseme) {
-  if (viseme !== state.viseme) {
-    state.viseme = viseme;
-    el.mouth.dataset.viseme = viseme;
-  }
-  const target = MOUTH_SHAPES[viseme];
-  const mouth = state.mouth;
-  for (const key of Object.keys(target)) mouth[key] += (target[key] - mouth[key]) * 0.45;
-  const { clip, cavity, lips, teeth, tongue } = el.mouthParts;
-  for (const shape of [clip, cavity, lips]) {
-    shape.setAttribute("rx", mouth.w.toFixed(2));
-    shape.setAttribute("ry", Math.max(mouth.h, 0.5).toFixed(2));
-  }
-  const top = MOUTH_Y - mouth.h;
-  teeth.setAttribute("x", String(MOUTH_X - mouth.w));
-  teeth.setAttribute("width", String(2 * mouth.w));
-  teeth.setAttribute("y", top.toFixed(2));
-  teeth.setAttribute("height", Math.max(0, 2 * mouth.h * mouth.teeth).toFixed(2));
-  tongue.setAttribute("ry", Math.max(0, mouth.tongue).toFixed(2));
-  tongue.setAttribute("cy", (MOUTH_Y + mouth.h).toFixed(2));
-  tongue.setAttribute("rx", (mouth.w * 0.55).toFixed(2));
-}
-
 function animate() {
   const time = activeTime();
   if (time !== null) {
     highlightWord(wordAt(time));
-    drawMouth(state.speaker === el.audio ? visemeAt(time) : "sil");
+    el.mouth.draw(state.speaker === el.audio ? visemeAt(state.visemes, time) : "sil");
   } else {
-    drawMouth("sil");
+    el.mouth.draw("sil");
   }
   requestAnimationFrame(animate);
 }
@@ -447,11 +465,7 @@ async function submitAnswer(event) {
   finishSpeaking();
   setState("submitting");
   try {
-    const next = await api(`interview/${state.sessionId}/answer`, {
-      method: "POST",
-      body: { question_id: question.question_id, answer_text: text },
-    });
-    receive(next);
+    receive(await ask("answer", { question_id: question.question_id, answer_text: text }));
   } catch (error) {
     el.submit.disabled = false;
     if (error.code === "wrong_question") {
@@ -465,14 +479,14 @@ async function submitAnswer(event) {
 
 async function recover() {
   try {
-    receive(await api(`interview/${state.sessionId}/question`));
+    receive(await ask("start"));
   } catch (error) {
     showError(error, recoveryFor(error, recover));
   }
 }
 
 function recoveryFor(error, again) {
-  if (error.status === 404 || error.code === "session_finished") {
+  if (error.status === 404 || ["session_finished", "session_not_found", "expired"].includes(error.code)) {
     return { label: "Start a new interview", run: restart };
   }
   return { label: "Try again", run: again };
@@ -485,6 +499,7 @@ async function endInterview() {
   setState("submitting");
   try {
     const ended = await api(`interview/${state.sessionId}`, { method: "DELETE" });
+    closeLive();
     showSummary(ended.summary, ended.message);
   } catch (error) {
     showError(error, recoveryFor(error, endInterview));
@@ -492,6 +507,7 @@ async function endInterview() {
 }
 
 function showSummary(summary, message) {
+  closeLive();
   stopSpeaking();
   state.question = null;
   restingView();
@@ -551,6 +567,7 @@ function formatSeconds(seconds) {
 function restart() {
   clearError();
   stopSpeaking();
+  closeLive();
   state.sessionId = null;
   state.question = null;
   el.progress.hidden = true;
@@ -563,7 +580,7 @@ el.start.addEventListener("click", startInterview);
 el.restart.addEventListener("click", restart);
 el.form.addEventListener("submit", submitAnswer);
 el.end.addEventListener("click", endInterview);
-el.replay.addEventListener("click", speak);
+el.replay.addEventListener("click", () => speak());
 el.play.addEventListener("click", () => {
   el.play.hidden = true;
   speak();
