@@ -36,6 +36,13 @@ return {
 };
 """
 
+WIDER_THAN_THE_SCREEN = """
+return [...document.querySelectorAll("body *")]
+  .filter((node) => node.getBoundingClientRect().right > arguments[0] + 0.5)
+  .map((node) => `${node.tagName.toLowerCase()}#${node.id}.${node.className}`)
+  .slice(0, 8);
+"""
+
 
 def measure(driver: Any, selector: str) -> dict[str, Any]:
     result: dict[str, Any] = driver.execute_script(MEASURE, selector)
@@ -70,8 +77,9 @@ def test_phone_layouts_keep_the_question_and_answer_clear(tmp_path: Path, model_
             wait_for(
                 lambda: driver.execute_script("return document.body.dataset.state") == "ready", 20, "ready"
             )
+            too_wide = driver.execute_script(WIDER_THAN_THE_SCREEN, width)
+            assert too_wide == [], f"{name}: wider than the screen (the page would be zoomed out): {too_wide}"
             assert driver.execute_script("return [innerWidth, innerHeight]") == [width, height]
-            assert driver.execute_script("return document.documentElement.scrollWidth") <= width, name
 
             start = measure(driver, "#start-button")
             assert start["inViewport"], f"{name}: the start button needs scrolling: {start}"
