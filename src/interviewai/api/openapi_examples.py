@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from interviewai.api import schemas as s
+from interviewai.api.report_schemas import ReportResponse
 
 _SESSION = "session_Jx3vQ9mT2aLk8YwPz0RcE5uN1bHd7GfS"
 _BASE = "http://localhost:8000/api/v1/media"
@@ -241,6 +242,18 @@ def _examples() -> dict[str, BaseModel]:
             ]
         ),
         _BANK,
+        ReportResponse(
+            session_id=_SESSION,
+            state="completed",
+            status="pending",
+            evaluator="rubric",
+            strengths=[],
+            improvements=[],
+            questions=[],
+            questions_answered=2,
+            total_questions=2,
+            html_url=f"http://localhost:8000/api/v1/interview/{_SESSION}/report?format=html",
+        ),
         s.BanksResponse(banks=[_BANK.model_copy(update={"content": None})]),
     ]
     return {type(example).__name__: example for example in examples}
