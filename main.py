@@ -10,8 +10,13 @@ def __getattr__(name: str) -> Any:
     # Built on first access, so importing this module never reads settings.
     if name == "app":
         from interviewai.app import create_app
+        from interviewai.observability.logging import configure_logging
+        from interviewai.settings import load_settings
 
-        return create_app()
+        settings = load_settings()
+        # `uvicorn main:app` set up its own logging first; LOG_FORMAT and LOG_LEVEL take over from here.
+        configure_logging(settings.log_format, settings.resolved_log_level)
+        return create_app(settings)
     raise AttributeError(name)
 
 

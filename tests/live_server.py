@@ -126,9 +126,14 @@ def server_process(data_dir: Path, model_dir: Path, **env: str) -> Iterator[str]
             time.sleep(0.2)
         yield base
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
+    """SIGINT (a clean shutdown, as Ctrl-C), then SIGKILL if it has not exited within `timeout_s`."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

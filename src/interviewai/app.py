@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import Depends, FastAPI
 
 from interviewai import __version__
@@ -17,6 +18,8 @@ from interviewai.api.errors import install_error_handlers
 from interviewai.api.health import health_router
 from interviewai.api.http_details import HeadAsGet
 from interviewai.api.limits_body import BodyLimit
+from interviewai.api.log_context import bind_log_context
+from interviewai.api.metrics import router as metrics_router
 from interviewai.api.openapi import TAGS, camel_case_operation_id, install_openapi
 from interviewai.api.pages import SecurityHeaders, install_web_client
 from interviewai.api.plans import plans_router
@@ -27,6 +30,8 @@ from interviewai.api.security import ApiKeyGuard, ApiKeys, install_log_masking, 
 from interviewai.api.websocket import websocket_router
 from interviewai.container import build_container
 from interviewai.domain.ports import SpeechRecognizer
+from interviewai.observability.asgi import RequestObserver
+from interviewai.observability.logging import REQUEST_ID_HEADER, valid_request_id
 from interviewai.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -69,13 +74,13 @@ def create_app(
         description="AI mock interviews: sessions, neural speech with measured lip-sync timings, avatars.",
         lifespan=lifespan,
         debug=resolved.debug,
-        dependencies=[Depends(require_session_owner)],
         # FastAPI's own pages load Swagger UI and ReDoc from a CDN; install_docs_pages serves packaged ones.
         docs_url=None,
         redoc_url=None,
         openapi_tags=TAGS,
         # A route that names no operation_id gets its function's name in camelCase, not FastAPI's mash.
         generate_unique_id_function=camel_case_operation_id,
+        dependencies=[Depends(require_session_owner), Depends(bind_log_context)],
     )
     install_docs_pages(app)
     install_error_handlers(app)
@@ -85,6 +90,7 @@ def create_app(
     app.include_router(banks_router)
     app.include_router(health_router)
     app.include_router(reports_router)
+    app.include_router(metrics_router)
     app.include_router(websocket_router(heartbeat_interval_s=resolved.ws_heartbeat_s))
     install_web_client(app)
     app.add_middleware(BodyLimit, max_bytes=resolved.max_request_bytes, allowance=upload_allowance(resolved))
@@ -107,4 +113,7 @@ def create_app(
         app.add_middleware(WebSocketOrigins, origins=origins)
     # Last, so that it finishes the document after every other module has added to it.
     install_openapi(app)
+    # Outermost: every request is measured and logged with its request id, refused ones included.
+    app.add_middleware(RequestObserver)
+    app.add_middleware(CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER, validator=valid_request_id)
     return app

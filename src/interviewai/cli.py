@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from interviewai.observability.logging import configure_logging
 from interviewai.settings import SettingsError, load_settings
 
 
@@ -29,17 +30,18 @@ def _serve(args: argparse.Namespace) -> int:
     check_configuration(settings)
     # Before binding: a database, Redis or directory that cannot be used stops here with one line.
     asyncio.run(check_outside_world(settings))
-    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO)
-    # One line per provider request drowns the server's own log; keep them for DEBUG.
-    logging.getLogger("httpx").setLevel(logging.DEBUG if settings.debug else logging.WARNING)
+    configure_logging(settings.log_format, settings.resolved_log_level)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
-        log_level="debug" if settings.debug else "info",
         # X-Forwarded-* are believed from TRUSTED_PROXIES only (uvicorn would otherwise trust 127.0.0.1).
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,
+        # Our handler and our access line (route template, request id, no session id) replace uvicorn's.
+        log_config=None,
+        access_log=False,
+        log_level=settings.resolved_log_level.lower(),
         ws_max_size=TRANSPORT_MAX_MESSAGE_BYTES,
         http=http_protocol(settings.header_timeout_s, settings.max_connections_per_client),
     )
@@ -62,8 +64,11 @@ def _worker(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     check_configuration(settings)
-    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO)
-    logging.getLogger("httpx").setLevel(logging.DEBUG if settings.debug else logging.WARNING)
+    configure_logging(settings.log_format, settings.resolved_log_level)
+    if args.metrics_port:
+        from interviewai.observability.metrics import serve_exposition
+
+        serve_exposition(args.metrics_port, args.metrics_host)
     return run_worker(settings, concurrency=args.concurrency)
 
 
@@ -88,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument(
         "--concurrency", type=int, default=16, help="jobs run at once by this process (default: 16)"
+    )
+    worker.add_argument(
+        "--metrics-port", type=int, default=0, help="serve Prometheus /metrics on this port (default: none)"
+    )
+    worker.add_argument(
+        "--metrics-host", default="127.0.0.1", help="interface for --metrics-port (default: 127.0.0.1)"
     )
     worker.set_defaults(handler=_worker)
 

@@ -47,6 +47,8 @@ from interviewai.domain.ports import (
 )
 from interviewai.domain.questions import InvalidQuestionBank, QuestionBank
 from interviewai.domain.speech import VoiceSettings
+from interviewai.observability import metrics
+from interviewai.observability.gauges import GaugePublisher
 from interviewai.services.banks import BankService
 from interviewai.services.evaluation import EvaluationService
 from interviewai.services.interview import InterviewService
@@ -69,6 +71,8 @@ logger = logging.getLogger(__name__)
 HEALTH_SYNC_INTERVAL_S = 1.0
 # A name no blob has: asking whether it exists is the blob store's cheapest answer.
 READINESS_PROBE = "readiness/probe.txt"
+# How fresh the state gauges of a process are when another process of the machine answers the scrape.
+GAUGE_PUBLISH_INTERVAL_S = 5.0
 
 
 def check_configuration(settings: Settings) -> QuestionBank:
@@ -280,6 +284,7 @@ class Container:
     spoken: SpokenAnswerService
     readiness: Readiness
     evaluations: EvaluationService
+    gauges: GaugePublisher
     # The configured OpenAI-compatible chat model; None when LLM_API_URL is empty.
     chat_model: ChatModel | None = None
 
@@ -292,6 +297,7 @@ async def build_container(
     recognisers built by the caller, by engine name, used instead of building them)."""
     bank = check_configuration(settings)
     async with contextlib.AsyncExitStack() as stack:
+        stack.callback(metrics.forget_this_process)
         check_directories(settings)
         engine = await open_database(settings)
         stack.push_async_callback(engine.dispose)
@@ -402,6 +408,9 @@ async def build_container(
             "expire-idle-sessions", settings.session_sweep_interval_s, interviews.expire_idle_sessions
         )
         tasks.every("sweep-answer-recordings", settings.session_sweep_interval_s, spoken.sweep)
+        gauges = GaugePublisher(speech, avatar, jobs.backlog)
+        await gauges.publish()
+        tasks.every("publish-gauges", GAUGE_PUBLISH_INTERVAL_S, gauges.publish)
         if renderer is not None:
             tasks.spawn(
                 "fetch-presenter-assets", _logged(avatar.fetch_presenter_assets(), "presenter assets")
@@ -431,6 +440,7 @@ async def build_container(
             spoken=spoken,
             readiness=Readiness(checks),
             evaluations=evaluations,
+            gauges=gauges,
         )
 
 

@@ -160,6 +160,29 @@ class Settings(BaseSettings):
     header_timeout_s: float = Field(0.0, ge=0, le=3600, description="Close connections without a full header")
     max_connections_per_client: int = Field(0, ge=0, le=100_000, description="HTTP connections per address")
 
+    # Observability.
+    metrics_token: SecretStr = Field(
+        SecretStr(""), description="Bearer token /metrics requires; empty: /metrics is open"
+    )
+    log_format: Literal["text", "json"] = Field("text", description="text lines, or one JSON object a line")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] | None = Field(
+        None, description="Empty: DEBUG when DEBUG=true, else INFO"
+    )
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        return (value.strip().lower() or "text") if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return (value.strip().upper() or None) if isinstance(value, str) else value
+
+    @property
+    def resolved_log_level(self) -> str:
+        return self.log_level or ("DEBUG" if self.debug else "INFO")
+
     @field_validator("tts_rate", "tts_volume")
     @classmethod
     def _check_percent(cls, value: str) -> str:

@@ -23,6 +23,7 @@ from interviewai.domain.session import (
     SessionState,
     new_session_id,
 )
+from interviewai.observability import metrics
 from interviewai.services.media import QuestionSpeech, SpeechMediaService
 from interviewai.services.video import AvatarService, VideoOutcome
 
@@ -153,6 +154,7 @@ class InterviewService:
                 follow_ups=options.follow_ups,
             )
         await self._store.create(session)
+        metrics.count_session("started")
         if self._lookahead:
             try:
                 await self._jobs.enqueue(PREPARE_JOB, session_id=session.id)
@@ -190,6 +192,8 @@ class InterviewService:
             saved = await self._store.save(outcome.session)
             if self._answer_listener is not None:
                 await self._notify_answer(saved, question_id)
+            if saved.state is SessionState.COMPLETED:
+                metrics.count_session("completed")
             return saved
 
         session = await self._retry_on_conflict(attempt)
@@ -237,7 +241,11 @@ class InterviewService:
         async def attempt() -> InterviewSession:
             session = await self._load_active(session_id)
             ended = session.end(self._clock())
-            return ended if ended is session else await self._store.save(ended)
+            if ended is session:
+                return session
+            saved = await self._store.save(ended)
+            metrics.count_session("ended")
+            return saved
 
         session = await self._retry_on_conflict(attempt)
         for listener in self._end_listeners:
@@ -246,9 +254,11 @@ class InterviewService:
 
     async def expire_idle_sessions(self) -> int:
         now = self._clock()
-        return await self._store.expire_inactive(
+        expired = await self._store.expire_inactive(
             now - self._timeout, now - self._timeout - TOMBSTONE_RETENTION
         )
+        metrics.count_session("expired", expired)
+        return expired
 
     async def _deliver_current(self, session: InterviewSession, video_wait_s: float | None) -> Delivery:
         asked = session.current
@@ -260,7 +270,13 @@ class InterviewService:
         speech = await self._media.speech_for(text)
         wait_s = self._video_wait_s if video_wait_s is None else min(video_wait_s, self._video_wait_s)
         video = await self._avatar.video_for(text, speech, wait_s)
-        latency_ms = round((time.perf_counter() - started) * 1000)
+        elapsed_s = time.perf_counter() - started
+        latency_ms = round(elapsed_s * 1000)
+        metrics.observe_question_delivery(
+            "video" if video.status == "ready" else "audio_only",
+            cache_hit=speech.from_cache and (video.status != "ready" or video.from_cache),
+            seconds=elapsed_s,
+        )
         if (follow_up.served_at if follow_up is not None else asked.served_at) is None:
             session = await self._mark_served(session.id, asked.position)
         return QuestionDelivery(

@@ -14,6 +14,7 @@ from interviewai.domain.media import VoiceIdentity, speech_key
 from interviewai.domain.media_index import MediaEntry, MediaState
 from interviewai.domain.ports import BlobStore, MediaIndex
 from interviewai.domain.speech import SpokenAudio, VisemeTiming, WordTiming
+from interviewai.observability import metrics
 from interviewai.services.single_flight import SingleFlight
 
 logger = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ class SpeechMediaService:
             for identity in candidates:
                 found = await self._load(speech_key(text, identity))
                 if found is not None:
+                    metrics.count_cache(SPEECH, hit=True)
                     return QuestionSpeech(
                         found[0], found[1].blob_name or "", found[1].key, True, _elapsed_ms(started)
                     )
@@ -128,6 +130,8 @@ class SpeechMediaService:
                 mp3 = await self._blobs.get(entry.blob_name or "")
                 if mp3 is not None and entry.meta is not None:
                     audio = _decode_audio(mp3, entry.meta)
+                    # Waiting for another request's synthesis of the same text is a hit too: nothing was spent.
+                    metrics.count_cache(SPEECH, hit=not produced)
                     return QuestionSpeech(
                         audio, entry.blob_name or "", entry.key, not produced, _elapsed_ms(started)
                     )

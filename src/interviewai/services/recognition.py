@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from interviewai.domain.errors import ProviderError
 from interviewai.domain.ports import SpeechRecognizer
 from interviewai.domain.recognition import PcmAudio, Transcript
+from interviewai.observability import metrics
 from interviewai.services.speech import CircuitBreaker, EngineHealth, EngineSlot, first_that_answers
 
 _log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class RecognitionService:
         return [s.health(s.recognizer.engine, s.recognizer.model) for s in self._engines]
 
     async def _attempt(self, slot: _Recognizer, audio: PcmAudio, prompt: str) -> Transcript | ProviderError:
-        return await slot.attempt(
-            slot.recognizer.engine, lambda: slot.recognizer.transcribe(audio, prompt), self._wall_clock
-        )
+        async def transcribe() -> Transcript:
+            with metrics.recognition_timer(slot.recognizer.engine):
+                return await slot.recognizer.transcribe(audio, prompt)
+
+        return await slot.attempt(slot.recognizer.engine, transcribe, self._wall_clock)

@@ -31,6 +31,7 @@ from interviewai.domain.errors import ProviderCategory, ProviderError
 from interviewai.domain.media import VoiceIdentity
 from interviewai.domain.ports import SpeechSynthesizer
 from interviewai.domain.speech import SpokenAudio, VoiceInfo, VoiceSettings
+from interviewai.observability import metrics
 
 _log = logging.getLogger(__name__)
 # One attempt of one engine, however it fails to end (Edge has its own shorter EDGE_TTS_TIMEOUT_S).
@@ -175,6 +176,7 @@ class EngineSlot:
             self.last_success_at = wall_clock()
             return result
         self.breaker.record_failure()
+        metrics.count_provider_failure(failure)
         self.failures += 1
         self.consecutive_failures += 1
         self.last_failure = FailureRecord(failure.category, failure.message, failure.retryable, wall_clock())
@@ -328,7 +330,8 @@ class SpeechService:
             # One attempt of one engine never outlives this, whatever the engine does inside.
             try:
                 async with deadline(ATTEMPT_DEADLINE_S):
-                    return await slot.synthesizer.synthesize(text, slot.settings)
+                    with metrics.synthesis_timer(engine):
+                        return await slot.synthesizer.synthesize(text, slot.settings)
             except asyncio.TimeoutError:
                 raise ProviderError(
                     engine,

@@ -17,6 +17,7 @@ from interviewai.domain.errors import ProviderCategory, ProviderError, StoreUnav
 from interviewai.domain.media import asset_key, clip_key
 from interviewai.domain.media_index import MediaEntry, MediaState
 from interviewai.domain.ports import AvatarRenderer, BlobStore, JobQueue, MediaIndex
+from interviewai.observability import metrics
 from interviewai.services.media import QuestionSpeech, SpeechMediaService, blob_is_intact
 from interviewai.services.single_flight import SingleFlight
 
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 CLIP = "clip"
 ASSET = "asset"
 RENDER_JOB = "render_clip"
+PROVIDER = "d-id"
 # Failures that no retry of the same request can fix: the whole service goes audio-only until a probe works.
 PERMANENT = frozenset({ProviderCategory.AUTH, ProviderCategory.QUOTA})
 CREDITS_TTL_S = 60.0
@@ -39,6 +41,8 @@ class VideoOutcome:
     status: VideoStatus
     blob_name: str | None = None
     fallback_reason: str | None = None
+    # Served from the media cache without waiting (metrics tell cached deliveries apart).
+    from_cache: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,9 @@ class AvatarService:
         try:
             entry = await self._index.get(key)
             if entry is not None and entry.state is MediaState.READY and await self._is_valid(entry):
-                return VideoOutcome("ready", blob_name=entry.blob_name)
+                metrics.count_cache(CLIP, hit=True)
+                return VideoOutcome("ready", blob_name=entry.blob_name, from_cache=True)
+            metrics.count_cache(CLIP, hit=False)
             asked_at = self._clock()
             await self.request_render(text, speech)
             entry = await self._flights.wait_settled(key, wait_s, since=asked_at, is_valid=self._is_valid)
@@ -189,7 +195,10 @@ class AvatarService:
         timeout = self._settings.generation_timeout_s
 
         async def produce(claimed: MediaEntry) -> MediaEntry:
-            clip_id = claimed.provider_ref
+            with metrics.clip_render_timer(PROVIDER):
+                return await render_clip(claimed.provider_ref)
+
+        async def render_clip(clip_id: str | None) -> MediaEntry:
             try:
                 async with deadline(timeout):
                     if clip_id is None:
@@ -249,11 +258,12 @@ class AvatarService:
         renderer = self._renderer
         assert renderer is not None
         try:
-            async with deadline(wait_s):
-                clip_id = await renderer.create_clip(self._clip_request(text, speech))
-                self.clips_created += 1
-                status = await renderer.wait_for_clip(clip_id, wait_s)
-                mp4 = await self._download_result(renderer, clip_id, status.result_url)
+            with metrics.clip_render_timer(PROVIDER):
+                async with deadline(wait_s):
+                    clip_id = await renderer.create_clip(self._clip_request(text, speech))
+                    self.clips_created += 1
+                    status = await renderer.wait_for_clip(clip_id, wait_s)
+                    mp4 = await self._download_result(renderer, clip_id, status.result_url)
         except ProviderError as error:
             self._record_failure(error)
             return VideoOutcome("failed", fallback_reason=str(error))
@@ -293,6 +303,7 @@ class AvatarService:
 
     def _record_failure(self, error: ProviderError) -> None:
         note = FailureNote(error.category.value, error.message, self._clock())
+        metrics.count_provider_failure(error)
         self.last_failure = note
         if error.category is ProviderCategory.RATE_LIMIT:
             self.pause_until(self._clock() + (error.retry_after_s or self._settings.rate_limit_pause_s))
@@ -300,6 +311,7 @@ class AvatarService:
             if self._disabled_by is None:
                 logger.error("video switched off until a probe succeeds: %s", error)
             self._disabled_by = note
+            metrics.set_video_on(False)
 
     # -- probes, credits and presenter assets ------------------------------------------------------
 

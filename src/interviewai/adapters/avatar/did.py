@@ -85,6 +85,7 @@ from interviewai.adapters.http_errors import (
 from interviewai.deadlines import deadline
 from interviewai.domain.avatar import ClipRequest, ClipStatus, Credits, Presenter
 from interviewai.domain.errors import ProviderCategory, ProviderError
+from interviewai.observability import metrics
 
 PROVIDER = "d-id"
 DEFAULT_API_URL = "https://api.d-id.com"
@@ -190,6 +191,8 @@ class DidClipRenderer:
         self._api_headers = {"Authorization": f"Basic {api_key}", "Accept": "application/json"}
         self._slots = asyncio.Semaphore(max_parallel)
         self._leases: dict[str, asyncio.TimerHandle] = {}
+        # When each clip of this process was created (loop time), to measure its time queued at D-ID.
+        self._created_at: dict[str, float] = {}
         self._client = httpx.AsyncClient(
             base_url=api_url.rstrip("/"),
             timeout=httpx.Timeout(request_timeout_s, connect=connect_timeout_s),
@@ -216,9 +219,9 @@ class DidClipRenderer:
         except BaseException:
             self._slots.release()
             raise
-        self._leases[clip_id] = asyncio.get_running_loop().call_later(
-            self._slot_lease_s, self._release, clip_id
-        )
+        loop = asyncio.get_running_loop()
+        self._leases[clip_id] = loop.call_later(self._slot_lease_s, self._release, clip_id)
+        self._created_at[clip_id] = loop.time()
         return clip_id
 
     async def wait_for_clip(self, clip_id: str, timeout_s: float) -> ClipStatus:
@@ -251,6 +254,7 @@ class DidClipRenderer:
                         continue
                     failures = 0
                     last = status
+                    self._note_started(clip_id, status.status, loop.time())
                     if status.status == "done":
                         return status
                     if status.status in TERMINAL_STATUSES:
@@ -266,6 +270,11 @@ class DidClipRenderer:
             ) from error
         finally:
             self._release(clip_id)
+
+    def _note_started(self, clip_id: str, status: str, now: float) -> None:
+        """The first poll that finds the clip past ``created`` ends its time in D-ID's queue (to within a poll)."""
+        if status != "created" and (created_at := self._created_at.pop(clip_id, None)) is not None:
+            metrics.observe_clip_queue(PROVIDER, now - created_at)
 
     async def download(self, url: str) -> bytes:
         """GET a result or idle-video link (no Authorization header: they are presigned or public)."""
@@ -443,6 +452,7 @@ class DidClipRenderer:
         return error.retryable
 
     def _release(self, clip_id: str) -> None:
+        self._created_at.pop(clip_id, None)
         handle = self._leases.pop(clip_id, None)
         if handle is not None:
             handle.cancel()

@@ -15,13 +15,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Annotated, Any
 
-from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
+from taskiq import AckableMessage, AsyncBroker, Context, InMemoryBroker, TaskiqDepends
 from taskiq.acks import AcknowledgeType
 
 from interviewai.deadlines import deadline
 from interviewai.domain.ports import JobHandler
+from interviewai.observability import metrics
+from interviewai.observability.jobs import job_context, job_labels
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +185,8 @@ class TaskiqJobQueue:
     def __init__(self, broker: AsyncBroker, *, distributed: bool = False) -> None:
         self._broker = broker
         self._distributed = distributed
+        # Jobs queued here and not yet started (in-process broker; a Redis stream reports its own backlog).
+        self._waiting = 0
 
     @classmethod
     def in_process(cls, max_running: int = 200) -> TaskiqJobQueue:
@@ -208,9 +212,13 @@ class TaskiqJobQueue:
         return self._distributed
 
     def register(self, name: str, handler: JobHandler) -> None:
-        async def logged(**arguments: Any) -> None:
+        # The job runs as part of the request that queued it: its labels carry the request id (and trace).
+        async def logged(context: Annotated[Context, TaskiqDepends()], **arguments: Any) -> None:
+            if not self._distributed:
+                self._waiting = max(0, self._waiting - 1)
             try:
-                await handler(**arguments)
+                with job_context(context.message.labels), metrics.job_running(name):
+                    await handler(**arguments)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -222,9 +230,16 @@ class TaskiqJobQueue:
         task = self._broker.find_task(name)
         if task is None:
             raise LookupError(f"no job named {name!r} is registered")
-        # A broker that hangs must not hang the request that queues: it fails after a short deadline.
-        async with deadline(ENQUEUE_DEADLINE_S):
-            await task.kiq(**arguments)
+        if not self._distributed:
+            self._waiting += 1
+        try:
+            # A broker that hangs must not hang the request that queues: it fails after a short deadline.
+            async with deadline(ENQUEUE_DEADLINE_S):
+                await task.kicker().with_labels(**job_labels()).kiq(**arguments)
+        except BaseException:
+            if not self._distributed:
+                self._waiting -= 1
+            raise
 
     async def ping(self) -> None:
         """The broker answers (Redis PING); the in-process broker always does."""
@@ -235,6 +250,27 @@ class TaskiqJobQueue:
 
         async with Redis(connection_pool=pool) as redis:
             await redis.ping()
+
+    async def backlog(self) -> int | None:
+        """Jobs queued and not yet started: the stream's lag for its consumer group with Redis (None if the
+        broker cannot say), the in-process count otherwise."""
+        if not self._distributed:
+            return self._waiting
+        pool = getattr(self._broker, "connection_pool", None)
+        queue_name = getattr(self._broker, "queue_name", None)
+        if pool is None or not isinstance(queue_name, str):
+            return None
+        from redis.asyncio import Redis
+        from redis.exceptions import RedisError
+
+        try:
+            async with Redis(connection_pool=pool) as redis:
+                groups: Any = await redis.xinfo_groups(queue_name)
+        except RedisError:
+            return None
+        lags = [group.get("lag") for group in groups if isinstance(group, dict)]
+        known = [int(lag) for lag in lags if isinstance(lag, int)]
+        return max(known) if known else None
 
     async def start(self) -> None:
         await self._broker.startup()

@@ -1,0 +1,1 @@
+"""Operating the service: Prometheus metrics, structured logs with request ids, optional tracing."""
