@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from interviewai import __version__
 from interviewai.observability.logging import configure_logging
 from interviewai.settings import SettingsError, load_settings
 
@@ -74,7 +75,12 @@ def _worker(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="interviewai", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"interviewai {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    doctor = commands.add_parser(
+        "doctor", help="check the configuration, database, broker, blob store, models and providers"
+    )
+    doctor.set_defaults(handler=_doctor)
     serve = commands.add_parser("serve", help="run the API server (settings from the environment and .env)")
     serve.add_argument("--host", default=None, help="interface to bind (default: HOST or 0.0.0.0)")
     serve.add_argument("--port", type=int, default=None, help="port to listen on (default: PORT or 8000)")
@@ -137,8 +143,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _doctor(_args: argparse.Namespace) -> int:
+    from interviewai.cli_doctor import doctor
+
+    return doctor()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
     try:
         result: int = args.handler(args)
     except SettingsError as error:
