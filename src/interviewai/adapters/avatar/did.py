@@ -33,42 +33,15 @@ or an HTTP date; None when absent) and the message says "retry after N s". While
 honoured (the next poll waits at least that long) when it fits in the deadline; when it does not, the
 rate-limit error is raised at once instead of waiting for a certain timeout.
 
-Failure classification (every exception is a :class:`DidError`, a ``ProviderError`` with provider
-``"d-id"``):
-
-=====================================================  ===============  =========
-what happened                                          category         retryable
-=====================================================  ===============  =========
-401 (``AuthorizationError`` or gateway ``message``)    auth             no
-403 (``PermissionError`` or gateway ``Message``)       auth             no
-402 ``InsufficientCreditsError``                       quota            no
-429, with or without Retry-After                       rate_limit       yes
-451 moderation, 400, 404, 409, 415, other 4xx          invalid_request  no
-408                                                    timeout          yes
-5xx, JSON or not (HTML gateway pages)                  server           yes
-2xx with a body that is not JSON                       server           yes
-2xx JSON without the fields we need                    server           no
-connection refused, DNS failure, connection reset      connectivity     yes
-a phase timeout or the overall deadline                timeout          yes
-clip ``rejected``                                      invalid_request  no
-clip ``error`` of kind Source/Face/Logo/Driver/...     invalid_request  no
-clip ``error`` of any other kind (``UnknownError``)    server           yes
-download: result link expired (S3 403 "Request has     invalid_request  no
-expired" or ``ExpiredToken``): :class:`DidLinkExpired`
-download: other 4xx (bad signature, no such key)       invalid_request  no
-=====================================================  ===============  =========
-
-An expired link is not an auth failure of our key: D-ID is fine, that one URL is dead (fetch the clip
-again, or render again), so it must not switch the service to audio-only.
+Failure classification: see :mod:`interviewai.adapters.avatar.did_errors` (every exception is a
+:class:`DidError`, a ``ProviderError`` with provider ``"d-id"``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -76,60 +49,29 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
-from interviewai.adapters.http_errors import (
-    category_of_exception,
-    category_of_status,
-    retry_after_s,
-    snippet,
+from interviewai.adapters.avatar.did_errors import (
+    PROVIDER,
+    DidError,
+    DidLinkExpired,
+    bad_shape,
+    clip_failed,
+    download_error,
+    exception_error,
+    response_error,
+    text_or_none,
 )
+from interviewai.adapters.http_errors import snippet
 from interviewai.deadlines import deadline
 from interviewai.domain.avatar import ClipRequest, ClipStatus, Credits, Presenter
-from interviewai.domain.errors import ProviderCategory, ProviderError
+from interviewai.domain.errors import ProviderCategory
 from interviewai.observability import metrics
 
-PROVIDER = "d-id"
 DEFAULT_API_URL = "https://api.d-id.com"
 DEFAULT_PROVIDER_VOICE = "en-US-JennyNeural"
 TERMINAL_STATUSES = frozenset({"done", "error", "rejected"})
-# Asynchronous error kinds that say the input (image, audio, driver, logo) is at fault: rendering the
-# same request again fails the same way.
-_INPUT_ERROR_KINDS = frozenset(
-    {"SourceError", "FaceError", "LogoError", "DriverError", "DriverNotValidError"}
-)
 _AUDIO_FILENAME = "speech.mp3"
 
 _log = logging.getLogger(__name__)
-
-
-class DidError(ProviderError):
-    """A D-ID failure, with what the answer said.
-
-    ``status`` is the HTTP status (None when no answer came), ``kind`` D-ID's error kind (or S3's error
-    code for links; None for bodies without one), ``retry_after_s`` the server's Retry-After in seconds
-    (None when it sent none) and ``clip_id`` the clip concerned, when there is one.
-    """
-
-    def __init__(
-        self,
-        category: ProviderCategory,
-        message: str,
-        *,
-        retryable: bool,
-        status: int | None = None,
-        kind: str | None = None,
-        retry_after_s: float | None = None,
-        clip_id: str | None = None,
-        job_ended: bool = False,
-    ) -> None:
-        super().__init__(PROVIDER, category, message, retryable=retryable, job_ended=job_ended)
-        self.status = status
-        self.kind = kind
-        self.retry_after_s = retry_after_s
-        self.clip_id = clip_id
-
-
-class DidLinkExpired(DidError):
-    """A result or idle-video link whose signature has expired; fetch a fresh link or render again."""
 
 
 @dataclass(frozen=True)
@@ -258,7 +200,7 @@ class DidClipRenderer:
                     if status.status == "done":
                         return status
                     if status.status in TERMINAL_STATUSES:
-                        raise _clip_failed(status, kind)
+                        raise clip_failed(status, kind)
                     await asyncio.sleep(next(delays))
         except asyncio.TimeoutError as error:
             where = f"last status {last.status!r}" if last is not None else "no status received"
@@ -286,7 +228,7 @@ class DidClipRenderer:
             ):
                 if not response.is_success:
                     await response.aread()
-                    raise _download_error(response, shown)
+                    raise download_error(response, shown)
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
                     body += chunk
@@ -307,7 +249,7 @@ class DidClipRenderer:
                 retryable=True,
             ) from error
         except (httpx.HTTPError, httpx.InvalidURL) as error:
-            raise _from_exception(error, f"download {shown}") from error
+            raise exception_error(error, f"download {shown}") from error
 
     async def presenter(self, presenter_id: str) -> Presenter:
         """The presenter's name, image, thumbnail and idle video (``idle_video``; None if D-ID has none)."""
@@ -316,7 +258,7 @@ class DidClipRenderer:
         if items is None and isinstance(data, dict) and "presenter_id" in data:
             items = [data]  # tolerate a bare object; D-ID documents the wrapper
         if not isinstance(items, list):
-            raise _bad_shape("GET /clips/presenters/{id}", "no presenters list")
+            raise bad_shape("GET /clips/presenters/{id}", "no presenters list")
         found = [p for p in items if isinstance(p, dict) and p.get("presenter_id") == presenter_id]
         if not found:
             raise DidError(
@@ -328,10 +270,10 @@ class DidClipRenderer:
         dto = found[0]
         return Presenter(
             presenter_id=presenter_id,
-            name=_text(dto.get("name")) or presenter_id,
-            image_url=_text(dto.get("image_url")),
-            thumbnail_url=_text(dto.get("thumbnail_url")),
-            idle_video_url=_text(dto.get("idle_video")),
+            name=text_or_none(dto.get("name")) or presenter_id,
+            image_url=text_or_none(dto.get("image_url")),
+            thumbnail_url=text_or_none(dto.get("thumbnail_url")),
+            idle_video_url=text_or_none(dto.get("idle_video")),
         )
 
     async def credits(self) -> Credits:
@@ -339,7 +281,7 @@ class DidClipRenderer:
         remaining = _number(data.get("remaining")) if isinstance(data, dict) else None
         total = _number(data.get("total")) if isinstance(data, dict) else None
         if remaining is None or total is None:
-            raise _bad_shape("GET /credits", "no numeric remaining/total")
+            raise bad_shape("GET /credits", "no numeric remaining/total")
         return Credits(remaining=remaining, total=total)
 
     # -- beyond the port ------------------------------------------------------------------------
@@ -366,7 +308,7 @@ class DidClipRenderer:
         data = await self._call("POST", "/clips", json=body)
         clip_id = data.get("id") if isinstance(data, dict) else None
         if not isinstance(clip_id, str) or not clip_id:
-            raise _bad_shape("POST /clips", "no clip id")
+            raise bad_shape("POST /clips", "no clip id")
         _log.debug("d-id clip %s created (%s script)", clip_id, script["type"])
         return clip_id
 
@@ -375,7 +317,7 @@ class DidClipRenderer:
         data = await self._call("POST", "/audios", files=files)
         url = data.get("url") if isinstance(data, dict) else None
         if not isinstance(url, str) or not url:
-            raise _bad_shape("POST /audios", "no url")
+            raise bad_shape("POST /audios", "no url")
         return url
 
     async def _fetch_clip(self, clip_id: str) -> tuple[ClipStatus, str | None]:
@@ -383,20 +325,20 @@ class DidClipRenderer:
         data = await self._call("GET", f"/clips/{quote(clip_id, safe='')}", clip_id=clip_id)
         status = data.get("status") if isinstance(data, dict) else None
         if not isinstance(status, str):
-            raise _bad_shape(f"GET /clips/{clip_id}", "no status")
+            raise bad_shape(f"GET /clips/{clip_id}", "no status")
         kind: str | None = None
         error_text: str | None = None
         if status in ("error", "rejected"):
             error = data.get("error")
             if isinstance(error, dict):
-                kind = _text(error.get("kind"))
-                description = _text(error.get("description")) or ""
+                kind = text_or_none(error.get("kind"))
+                description = text_or_none(error.get("description")) or ""
                 error_text = f"{kind}: {description}" if kind else description or status
             else:
-                error_text = _text(error) or status
-        result_url = _text(data.get("result_url")) if status == "done" else None
+                error_text = text_or_none(error) or status
+        result_url = text_or_none(data.get("result_url")) if status == "done" else None
         if status == "done" and result_url is None:
-            raise _bad_shape(f"GET /clips/{clip_id}", "done without result_url")
+            raise bad_shape(f"GET /clips/{clip_id}", "done without result_url")
         return (
             ClipStatus(
                 clip_id=clip_id,
@@ -432,9 +374,9 @@ class DidClipRenderer:
                 clip_id=clip_id,
             ) from error
         except (httpx.HTTPError, httpx.InvalidURL) as error:
-            raise _from_exception(error, context, clip_id=clip_id) from error
+            raise exception_error(error, context, clip_id=clip_id) from error
         if not response.is_success:
-            raise _response_error(response, context, clip_id=clip_id)
+            raise response_error(response, context, clip_id=clip_id)
         try:
             return response.json()
         except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
@@ -459,129 +401,10 @@ class DidClipRenderer:
             self._slots.release()
 
 
-# -- classification ---------------------------------------------------------------------------------
-
-
-def _response_error(response: httpx.Response, context: str, *, clip_id: str | None = None) -> DidError:
-    status = response.status_code
-    kind, description = _describe(response)
-    category, retryable = category_of_status(status)
-    retry_after = retry_after_s(response.headers.get("Retry-After"))
-    message = f"{context}: HTTP {status}"
-    if kind:
-        message += f" {kind}"
-    if description:
-        message += f": {description}"
-    if retry_after is not None:
-        message += f" (retry after {retry_after:g} s)"
-    return DidError(
-        category,
-        message,
-        retryable=retryable,
-        status=status,
-        kind=kind,
-        retry_after_s=retry_after,
-        clip_id=clip_id,
-    )
-
-
-def _download_error(response: httpx.Response, shown_url: str) -> DidError:
-    status = response.status_code
-    kind, description = _describe(response)
-    if status == 403 and (kind == "ExpiredToken" or "expired" in description.lower()):
-        return DidLinkExpired(
-            ProviderCategory.INVALID_REQUEST,
-            f"download {shown_url}: the link has expired (HTTP 403 {kind}: {description}); "
-            "fetch the clip again for a fresh link or render it again",
-            retryable=False,
-            status=status,
-            kind=kind,
-        )
-    if 400 <= status < 500 and status not in (408, 429):
-        # The link is refused (bad signature, gone), not our API key: a link problem, not auth.
-        category, retryable = ProviderCategory.INVALID_REQUEST, False
-    else:
-        category, retryable = category_of_status(status)
-    retry_after = retry_after_s(response.headers.get("Retry-After"))
-    said = " ".join(part for part in (kind, description) if part)
-    return DidError(
-        category,
-        f"download {shown_url}: HTTP {status}" + (f" {said}" if said else ""),
-        retryable=retryable,
-        status=status,
-        kind=kind,
-        retry_after_s=retry_after,
-    )
-
-
-def _from_exception(error: Exception, context: str, *, clip_id: str | None = None) -> DidError:
-    category, retryable = category_of_exception(error)
-    detail = str(error) or type(error).__name__
-    return DidError(
-        category, f"{context}: {type(error).__name__}: {detail}", retryable=retryable, clip_id=clip_id
-    )
-
-
-def _clip_failed(status: ClipStatus, kind: str | None) -> DidError:
-    input_at_fault = kind is not None and (kind in _INPUT_ERROR_KINDS or kind.endswith("ModerationError"))
-    if status.status == "rejected" or input_at_fault:
-        category, retryable = ProviderCategory.INVALID_REQUEST, False
-    else:
-        category, retryable = ProviderCategory.SERVER, True
-    return DidError(
-        category,
-        f"clip {status.clip_id} ended {status.status}: {status.error or 'no reason given'}",
-        retryable=retryable,
-        kind=kind,
-        clip_id=status.clip_id,
-        job_ended=True,
-    )
-
-
-def _bad_shape(context: str, problem: str) -> DidError:
-    return DidError(ProviderCategory.SERVER, f"{context}: unexpected answer ({problem})", retryable=False)
-
-
-_XML_FIELD = re.compile(r"<(Code|Message)>(.*?)</\1>", re.DOTALL)
-_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]+>")
-
-
-def _describe(response: httpx.Response) -> tuple[str | None, str]:
-    """D-ID's error kind (or S3's code) and a short description, whatever shape the body has:
-    ``{kind, description}``, gateway ``{message}``/``{Message}``, S3 XML, an HTML page or plain text."""
-    text = response.text
-    try:
-        body = json.loads(text)
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        kind = _text(body.get("kind"))
-        description = next(
-            (v for key in ("description", "message", "Message") if (v := _text(body.get(key)))), ""
-        )
-        if kind or description:
-            return kind, snippet(description)
-    stripped = text.lstrip()
-    if stripped.startswith("<"):
-        fields = dict(_XML_FIELD.findall(stripped))
-        if fields:
-            return fields.get("Code"), snippet(fields.get("Message", ""))
-        title = _TITLE.search(stripped)
-        if title:
-            return None, snippet(title.group(1))
-        return None, snippet(_TAG.sub(" ", stripped))
-    return None, snippet(text)
-
-
 def _without_query(url: str) -> str:
     """The URL without its query: a presigned link's signature must not end up in logs."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _number(value: Any) -> float | None:

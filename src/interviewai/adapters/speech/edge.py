@@ -4,17 +4,8 @@ How the timings are made:
 
 * Word boundaries are requested explicitly (``boundary="WordBoundary"``). Each boundary's offset and
   duration (100-ns ticks) become a span in seconds.
-* The service names words its own way (punctuation dropped, tokens occasionally split or merged), so
-  spans are mapped back onto the words *as displayed* (``text.split()``): both sides are reduced to
-  case-folded letters and digits, the two character streams are aligned with ``difflib``, and each
-  display word takes the union of the parts of the boundaries whose characters it matched. A boundary
-  matched by several display words is split between them in proportion to the matched characters.
-  A display word that matched nothing (only punctuation, or spoken differently, e.g. "$5") gets an even
-  share of the gap between its neighbours.
-* Visemes: every display word is phonemized on its own with espeak (the offline voice's phonemizer),
-  its phonemes are spread evenly over the word's span (``domain.visemes.spread_phonemes``: stress marks
-  and length marks get no time of their own) and merged into shapes (``visemes_from_phonemes``). Time
-  before the first word, between words and after the last word is ``sil``.
+* The spans are mapped back onto the words as displayed, and each word's phonemes give the visemes:
+  :mod:`interviewai.adapters.speech.edge_alignment`.
 * Duration is counted from the MP3's frame headers (``adapters.speech.mp3``), so it is right for
   Microsoft's 24 kHz 48 kbps stream and for the simulator's 22.05 kHz stream alike; Edge's timings are
   relative to the start of its audio, so no encoder delay is added.
@@ -50,19 +41,16 @@ second 403 means the DRM token is refused (edge-tts too old or blocked) and wait
 from __future__ import annotations
 
 import asyncio
-import difflib
-import functools
 import json
 import logging
 import math
 import ssl
 import time
-import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -77,12 +65,18 @@ from edge_tts.exceptions import (
     WebSocketError,
 )
 
+from interviewai.adapters.speech.edge_alignment import (
+    Boundary,
+    TextPhonemizer,
+    WordPhonemizer,
+    map_boundaries_to_words,
+    word_phonemizer,
+    words_to_visemes,
+)
 from interviewai.adapters.speech.mp3 import decoded_duration_s
-from interviewai.adapters.speech.piper_alignment import is_word_internal
 from interviewai.deadlines import deadline
 from interviewai.domain.errors import ProviderCategory, ProviderError
 from interviewai.domain.speech import SpokenAudio, VisemeTiming, VoiceInfo, VoiceSettings, WordTiming
-from interviewai.domain.visemes import TimedPhoneme, spread_phonemes, visemes_from_phonemes
 
 if TYPE_CHECKING:
     from aiohttp.client_proto import ResponseHandler
@@ -94,30 +88,6 @@ TICKS_PER_SECOND = 10_000_000
 EDGE_MP3_BITRATE_BPS = 48_000
 VOICE_LIST_TTL_S = 6 * 3600.0
 VOICE_LIST_RETRY_S = 60.0
-# Piper's pad symbol; any symbol without a mouth shape reads as silence.
-_PAUSE = "_"
-
-WordPhonemizer = Callable[[str], Sequence[str]]
-"""Phonemes (espeak IPA, one symbol per item) of one display word; must be thread-safe."""
-
-
-@runtime_checkable
-class TextPhonemizer(Protocol):
-    """Anything that phonemizes text per sentence the way the offline voice speaks it (PiperSynthesizer)."""
-
-    def phonemize(self, text: str) -> list[list[str]]: ...
-
-
-def word_phonemizer(phonemizer: TextPhonemizer, cache_size: int = 4096) -> WordPhonemizer:
-    """Per-word phonemes from the offline voice's phonemizer: the word is normalized as the offline
-    voice would say it ("AWS" -> "A-W-S"), punctuation and word gaps are dropped, results are cached."""
-
-    @functools.lru_cache(maxsize=cache_size)
-    def phonemize_word(word: str) -> tuple[str, ...]:
-        return tuple(p for sentence in phonemizer.phonemize(word) for p in sentence if is_word_internal(p))
-
-    return phonemize_word
-
 
 _log = logging.getLogger(__name__)
 
@@ -181,15 +151,6 @@ class EndpointConnector(aiohttp.BaseConnector):
             )
             raise aiohttp.ClientConnectorError(key, error) from error
         return protocol
-
-
-@dataclass(frozen=True)
-class Boundary:
-    """One WordBoundary event: the service's text for the word and its span in seconds."""
-
-    text: str
-    start: float
-    end: float
 
 
 class EdgeSynthesizer:
@@ -376,106 +337,6 @@ def _category_of_status(status: int) -> tuple[ProviderCategory, bool]:
     return ProviderCategory.INVALID_REQUEST, False
 
 
-def _normalize(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if ch.isalnum())
-
-
-def map_boundaries_to_words(
-    text: str, boundaries: Sequence[Boundary], end_s: float | None = None
-) -> list[WordTiming]:
-    """Name the boundaries' spans after the words as displayed in ``text`` (see the module docstring).
-
-    Returns one timing per ``text.split()`` word, in order, monotonic (each starts at or after the
-    previous one ends). Unmatched words after the last matched one share the time up to ``end_s``
-    (the audio's end; without it they get no time), so with no boundaries at all the words are spread
-    evenly over the audio.
-    """
-    words = text.split()
-    if not words:
-        return []
-    word_chars: list[int] = []
-    for index, word in enumerate(words):
-        word_chars.extend([index] * len(_normalize(word)))
-    boundary_chars: list[int] = []
-    for index, boundary in enumerate(boundaries):
-        boundary_chars.extend([index] * len(_normalize(boundary.text)))
-    display_stream = "".join(_normalize(w) for w in words)
-    spoken_stream = "".join(_normalize(b.text) for b in boundaries)
-
-    # shares[b][w] = characters of boundary b matched to word w
-    shares: list[dict[int, int]] = [{} for _ in boundaries]
-    matcher = difflib.SequenceMatcher(None, display_stream, spoken_stream, autojunk=False)
-    for block in matcher.get_matching_blocks():
-        for k in range(block.size):
-            word_index = word_chars[block.a + k]
-            boundary_index = boundary_chars[block.b + k]
-            shares[boundary_index][word_index] = shares[boundary_index].get(word_index, 0) + 1
-
-    spans: list[list[float] | None] = [None] * len(words)
-    for boundary, share in zip(boundaries, shares, strict=True):
-        total = sum(share.values())
-        cursor = boundary.start
-        for word_index in sorted(share):
-            end = cursor + (boundary.end - boundary.start) * share[word_index] / total
-            span = spans[word_index]
-            if span is None:
-                spans[word_index] = [cursor, end]
-            else:
-                span[0], span[1] = min(span[0], cursor), max(span[1], end)
-            cursor = end
-    return _fill_and_order(words, spans, end_s)
-
-
-def _fill_and_order(
-    words: Sequence[str], spans: Sequence[list[float] | None], end_s: float | None
-) -> list[WordTiming]:
-    """Give unmatched words an even share of the gap around them and make the spans monotonic."""
-    timings: list[WordTiming] = []
-    previous_end = 0.0
-    index = 0
-    while index < len(words):
-        span = spans[index]
-        if span is not None:
-            start = max(span[0], previous_end)
-            end = max(span[1], start)
-            timings.append(WordTiming(words[index], round(start, 3), round(end, 3)))
-            previous_end = end
-            index += 1
-            continue
-        run_end = index
-        while run_end < len(words) and spans[run_end] is None:
-            run_end += 1
-        following = spans[run_end] if run_end < len(words) else None
-        if following is not None:
-            gap_end = max(previous_end, following[0])
-        else:
-            gap_end = max(previous_end, end_s if end_s is not None else previous_end)
-        step = (gap_end - previous_end) / (run_end - index)
-        for offset, word in enumerate(words[index:run_end]):
-            start = previous_end + offset * step
-            timings.append(WordTiming(word, round(start, 3), round(start + step, 3)))
-        previous_end = gap_end
-        index = run_end
-    return timings
-
-
-def words_to_visemes(
-    words: Sequence[WordTiming], phonemize_word: WordPhonemizer, duration_s: float
-) -> list[VisemeTiming]:
-    """Spread each word's phonemes over its span; silence before, between and after words."""
-    timed: list[TimedPhoneme] = []
-    cursor = 0.0
-    for word in words:
-        if word.start > cursor:
-            timed.append(TimedPhoneme(_PAUSE, cursor, word.start))
-        timed.extend(spread_phonemes(phonemize_word(word.word), word.start, word.end))
-        cursor = max(cursor, word.end)
-    if duration_s > cursor:
-        timed.append(TimedPhoneme(_PAUSE, cursor, duration_s))
-    return visemes_from_phonemes(timed)
-
-
 def mp3_duration_s(mp3: bytes) -> float:
     """Play length of the MP3 from its frame headers; Edge's 48 kbps CBR arithmetic if they don't parse."""
     try:
@@ -501,3 +362,21 @@ def load_voice_snapshot() -> list[VoiceInfo]:
     """The bundled subset of Edge's voice list, marked as a snapshot and not usable now."""
     raw = json.loads(resources.files("interviewai").joinpath("resources/edge_voices.json").read_text("utf-8"))
     return [_voice_info(v, source="snapshot", available=False) for v in raw["voices"]]
+
+
+# Re-exported: callers build their word phonemizer and test the alignment through this module.
+__all__ = [
+    "ENGINE",
+    "Boundary",
+    "EdgeEndpoint",
+    "EdgeSynthesizer",
+    "EndpointConnector",
+    "TextPhonemizer",
+    "WordPhonemizer",
+    "classify_error",
+    "load_voice_snapshot",
+    "map_boundaries_to_words",
+    "mp3_duration_s",
+    "word_phonemizer",
+    "words_to_visemes",
+]
