@@ -27,9 +27,10 @@ test: $(STAMP) lint typecheck browsers ## lint, type-check and run the whole tes
 browsers: ## install Debian's chromium + chromedriver for the browser test (needs root and apt)
 	bash tools/ensure_chromium.sh
 
-lint: $(STAMP) ## ruff lint and format check
+lint: $(STAMP) ## ruff lint and format check, and the layering contracts (import-linter)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(STAMP) ## apply ruff's fixes and formatting
 	$(PY) -m ruff check --fix .

@@ -1,0 +1,1 @@
+"""A tiny package shaped like interviewai, each file breaking one layering rule on purpose."""

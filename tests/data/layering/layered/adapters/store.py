@@ -1,0 +1,3 @@
+"""Breaks "adapters-on-domain": an adapter reads the settings."""
+
+from layered import settings  # noqa: F401

@@ -1,0 +1,1 @@
+"""The simulators layer of the fixture."""

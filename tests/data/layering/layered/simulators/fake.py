@@ -1,0 +1,1 @@
+"""A simulator; only the CLI may import it."""
