@@ -78,8 +78,12 @@ async def serve_app(settings: Settings, **app_options: Any) -> AsyncIterator[Liv
         yield Live(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", app.state.container)
     finally:
         server.should_exit = True
-        await serving
-        listener.close()
+        try:
+            await serving
+        finally:
+            # Even when uvicorn failed or the test was cancelled: a listener left to the GC is reported as
+            # an unclosed socket in whichever later test happens to run then.
+            listener.close()
 
 
 def free_port() -> int:

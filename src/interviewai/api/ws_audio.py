@@ -156,6 +156,8 @@ class AudioAnswers:
 
     def _report_failure(self, error: Exception) -> None:
         """A failure found while decoding (too long, unreadable): say so at once, not at the end."""
+        if self._finishing:
+            return  # `finish` raises it, and the request loop reports it once, in order
         self._refuse(error)
 
         async def report() -> None:
