@@ -33,25 +33,21 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import email.utils
 import enum
 import http
 import json
 import logging
 import socket
-import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
-from xml.sax.saxutils import escape
 
 from edge_tts.constants import VOICE_LIST, WSS_URL
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
@@ -59,15 +55,31 @@ from websockets.protocol import State
 from interviewai.deadlines import deadline
 from interviewai.domain.errors import ProviderError
 from interviewai.domain.ports import SpeechSynthesizer
-from interviewai.domain.speech import VoiceSettings, WordTiming
+from interviewai.domain.speech import VoiceSettings
 from interviewai.settings import load_settings
+from interviewai.simulators.edge_wire import (
+    SentBoundary,
+    Turn,
+    forbidden,
+    parse_text_message,
+    send_audio,
+    send_metadata,
+    send_text,
+    sent_boundaries,
+)
+from interviewai.simulators.loopback import (
+    Close,
+    LoopbackServer,
+    add_listen_arguments,
+    print_settings,
+    run_until_interrupted,
+    serve_forever,
+)
 
 SYNTHESIS_PATH = urlsplit(WSS_URL).path
 VOICES_PATH = urlsplit(VOICE_LIST).path
-TICKS_PER_SECOND = 10_000_000
 AUDIO_CHUNK_BYTES = 4096
 _SSML_NS = "{http://www.w3.org/2001/10/synthesis}"
-_PUNCTUATION = "\"'()[]{}“”‘’«».,;:!?…-–—/\\*&#"
 
 _log = logging.getLogger(__name__)
 
@@ -81,23 +93,6 @@ class EdgeFault(enum.Enum):
     NO_AUDIO = "no-audio"
     DELAY = "delay"
     FORBIDDEN = "forbidden"
-
-
-@dataclasses.dataclass(frozen=True)
-class SentBoundary:
-    """A WordBoundary exactly as the simulator sent it."""
-
-    text: str
-    offset_ticks: int
-    duration_ticks: int
-
-    @property
-    def start_s(self) -> float:
-        return self.offset_ticks / TICKS_PER_SECOND
-
-    @property
-    def end_s(self) -> float:
-        return (self.offset_ticks + self.duration_ticks) / TICKS_PER_SECOND
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,14 +121,7 @@ class RecordedRequest:
     audio_bytes: int = 0
 
 
-@dataclasses.dataclass
-class _Turn:
-    connection: ServerConnection
-    request_id: str
-    stream_id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex.upper())
-
-
-class EdgeTtsSimulator:
+class EdgeTtsSimulator(LoopbackServer):
     """The simulator; use as ``async with EdgeTtsSimulator(piper) as sim:`` and point EDGE_TTS_URL at
     ``sim.url``."""
 
@@ -147,48 +135,17 @@ class EdgeTtsSimulator:
         delay_s: float = 30.0,
         voices: Sequence[dict[str, Any]] | None = None,
     ) -> None:
+        super().__init__(host=host, port=port)
         self._synthesizer = synthesizer
-        self._host = host
-        self._port = port
         self._fault = EdgeFault(fault)
         self._delay_s = delay_s
         self._voices = list(voices) if voices is not None else _bundled_voices()
-        self._server: Server | None = None
-        self._stopping = asyncio.Event()
         self._requests: list[RecordedRequest] = []
-
-    # -- lifecycle ------------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        """Listen on the port (chosen now if 0), unless the fault is ``refuse``."""
-        self._stopping.clear()
-        if self._port == 0:
-            self._port = _free_port(self._host)
-        if self._fault is not EdgeFault.REFUSE:
-            await self._listen()
-
-    async def stop(self) -> None:
-        """Close the listener and every open connection."""
-        self._stopping.set()
-        await self._unlisten()
-
-    async def __aenter__(self) -> EdgeTtsSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     @property
     def url(self) -> str:
         """The EDGE_TTS_URL that points the Edge engine here."""
-        return f"ws://{self._host}:{self._port}"
-
-    @property
-    def port(self) -> int:
-        return self._port
+        return f"ws://{self.host}:{self.port}"
 
     @property
     def fault(self) -> EdgeFault:
@@ -212,23 +169,20 @@ class EdgeTtsSimulator:
             self._delay_s = delay_s
         if self._fault is EdgeFault.REFUSE:
             await self._unlisten()
-        elif self._server is None and not self._stopping.is_set():
+        else:
             await self._listen()
 
-    async def _listen(self) -> None:
-        self._server = await serve(
-            self._handle,
-            self._host,
-            self._port,
-            process_request=self._process_request,
-            max_size=2**22,
-        )
+    def _listens_at_start(self) -> bool:
+        return self._fault is not EdgeFault.REFUSE
 
-    async def _unlisten(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
+    async def _serve(self, sock: socket.socket) -> Close:
+        server = await serve(self._handle, sock=sock, process_request=self._process_request, max_size=2**22)
+
+        async def close() -> None:
             server.close()
             await server.wait_closed()
+
+        return close
 
     # -- HTTP: handshake rejection and the voice list --------------------------------------------
 
@@ -244,7 +198,7 @@ class EdgeTtsSimulator:
                 await self._pause(None)
             self._requests.append(RecordedRequest("voices", path, query, headers, status.value, fault))
             if status is not http.HTTPStatus.OK:
-                return _forbidden(connection)
+                return forbidden(connection)
             response = connection.respond(status, json.dumps(self._voices))
             del response.headers["Content-Type"]
             response.headers["Content-Type"] = "application/json; charset=utf-8"
@@ -253,7 +207,7 @@ class EdgeTtsSimulator:
             return connection.respond(http.HTTPStatus.NOT_FOUND, "Not Found\n")
         if fault is EdgeFault.FORBIDDEN:
             self._requests.append(RecordedRequest("synthesis", path, query, headers, 403, fault))
-            return _forbidden(connection)
+            return forbidden(connection)
         return None
 
     # -- WebSocket: synthesis turns ---------------------------------------------------------------
@@ -267,18 +221,18 @@ class EdgeTtsSimulator:
             async for message in connection:
                 if not isinstance(message, str):
                     continue
-                message_headers, body = _parse_text_message(message)
+                message_headers, body = parse_text_message(message)
                 kind = message_headers.get("Path")
                 if kind == "speech.config":
                     speech_config = json.loads(body)
                 elif kind == "ssml":
                     request = _ssml_request(path, query, headers, self._fault, speech_config, body)
-                    turn = _Turn(connection, message_headers.get("X-RequestId", uuid.uuid4().hex))
+                    turn = Turn(connection, message_headers.get("X-RequestId", uuid.uuid4().hex))
                     await self._answer(turn, request)
         except ConnectionClosed:
             pass
 
-    async def _answer(self, turn: _Turn, request: RecordedRequest) -> None:
+    async def _answer(self, turn: Turn, request: RecordedRequest) -> None:
         fault = request.fault
         if fault is EdgeFault.DELAY:
             # Recorded on arrival: the client usually gives up before the delay is over.
@@ -294,8 +248,8 @@ class EdgeTtsSimulator:
         known_voice = any(v.get("Name") == request.voice for v in self._voices)
         if fault is EdgeFault.NO_AUDIO or not known_voice or not (request.text or "").strip():
             record()
-            await _send_text(turn, "turn.start", {"context": {"serviceTag": uuid.uuid4().hex}})
-            await _send_text(turn, "turn.end", {})
+            await send_text(turn, "turn.start", {"context": {"serviceTag": uuid.uuid4().hex}})
+            await send_text(turn, "turn.end", {})
             return
         settings = VoiceSettings(
             voice=request.voice or "",
@@ -308,18 +262,18 @@ class EdgeTtsSimulator:
         except ProviderError as error:
             _log.warning("simulator could not synthesize: %s", error)
             record()
-            await _send_text(turn, "turn.start", {"context": {"serviceTag": uuid.uuid4().hex}})
-            await _send_text(turn, "turn.end", {})
+            await send_text(turn, "turn.start", {"context": {"serviceTag": uuid.uuid4().hex}})
+            await send_text(turn, "turn.end", {})
             return
-        boundaries = tuple(_boundaries(audio.word_timings))
+        boundaries = tuple(sent_boundaries(audio.word_timings))
         record(boundaries=boundaries, audio_bytes=len(audio.mp3))
         await self._stream(turn, audio.mp3, audio.duration_s, boundaries, drop=fault is EdgeFault.DROP)
 
     async def _stream(
-        self, turn: _Turn, mp3: bytes, duration_s: float, boundaries: Sequence[SentBoundary], *, drop: bool
+        self, turn: Turn, mp3: bytes, duration_s: float, boundaries: Sequence[SentBoundary], *, drop: bool
     ) -> None:
-        await _send_text(turn, "turn.start", {"context": {"serviceTag": uuid.uuid4().hex}})
-        await _send_text(
+        await send_text(turn, "turn.start", {"context": {"serviceTag": uuid.uuid4().hex}})
+        await send_text(
             turn,
             "response",
             {
@@ -335,33 +289,23 @@ class EdgeTtsSimulator:
             # CBR: bytes are proportional to time, so this is when the chunk's audio ends.
             chunk_end_s = (sent + len(chunk)) / total * duration_s
             while pending and (pending[0].start_s < chunk_end_s or last_chunk):
-                await _send_metadata(turn, pending.pop(0))
-            await _send_audio(turn, chunk)
+                await send_metadata(turn, pending.pop(0))
+            await send_audio(turn, chunk)
             if drop and sent + len(chunk) >= total // 2:
                 # A network failure, not a goodbye: no close frame, no turn.end.
                 turn.connection.transport.abort()
                 return
-        await _send_audio(turn, b"")
-        await _send_text(turn, "turn.end", {})
+        await send_audio(turn, b"")
+        await send_text(turn, "turn.end", {})
 
     async def _pause(self, connection: ServerConnection | None) -> None:
         """Wait ``delay_s``, or less if the client goes away or the simulator stops."""
+        if connection is None:
+            await self.wait_stopping(self._delay_s)
+            return
         with contextlib.suppress(asyncio.TimeoutError):
             async with deadline(self._delay_s):
-                if connection is not None:
-                    await connection.wait_closed()
-                else:
-                    await self._stopping.wait()
-
-
-def _forbidden(connection: ServerConnection) -> Response:
-    """HTTP 403 with a Date header, as Microsoft sends: edge-tts adjusts its clock skew from it (a
-    process-wide offset) and retries once. The date is rounded to the nearest second rather than
-    truncated so that repeated 403s don't walk the client's skew backwards."""
-    response = connection.respond(http.HTTPStatus.FORBIDDEN, "Forbidden\n")
-    del response.headers["Date"]
-    response.headers["Date"] = email.utils.formatdate(round(time.time()), usegmt=True)
-    return response
+                await connection.wait_closed()
 
 
 def _ssml_request(
@@ -401,74 +345,9 @@ def _ssml_request(
     )
 
 
-def _boundaries(words: Sequence[WordTiming]) -> list[SentBoundary]:
-    boundaries = []
-    for word in words:
-        text = word.word.strip(_PUNCTUATION)
-        if not text:
-            continue
-        offset = round(word.start * TICKS_PER_SECOND)
-        duration = max(0, round(word.end * TICKS_PER_SECOND) - offset)
-        boundaries.append(SentBoundary(text, offset, duration))
-    return boundaries
-
-
-def _parse_text_message(message: str) -> tuple[dict[str, str], str]:
-    head, _, body = message.partition("\r\n\r\n")
-    headers = {}
-    for line in head.split("\r\n"):
-        key, _, value = line.partition(":")
-        headers[key] = value
-    return headers, body
-
-
-async def _send_text(turn: _Turn, path: str, body: dict[str, Any]) -> None:
-    await turn.connection.send(
-        f"X-RequestId:{turn.request_id}\r\n"
-        "Content-Type:application/json; charset=utf-8\r\n"
-        f"Path:{path}\r\n\r\n"
-        f"{json.dumps(body, separators=(',', ':'))}"
-    )
-
-
-async def _send_metadata(turn: _Turn, boundary: SentBoundary) -> None:
-    text = escape(boundary.text)
-    await _send_text(
-        turn,
-        "audio.metadata",
-        {
-            "Metadata": [
-                {
-                    "Type": "WordBoundary",
-                    "Data": {
-                        "Offset": boundary.offset_ticks,
-                        "Duration": boundary.duration_ticks,
-                        "text": {"Text": text, "Length": len(text), "BoundaryType": "WordBoundary"},
-                    },
-                }
-            ]
-        },
-    )
-
-
-async def _send_audio(turn: _Turn, data: bytes) -> None:
-    content_type = "Content-Type:audio/mpeg\r\n" if data else ""
-    header = (
-        f"X-RequestId:{turn.request_id}\r\n{content_type}X-StreamId:{turn.stream_id}\r\nPath:audio\r\n"
-    ).encode()
-    await turn.connection.send(len(header).to_bytes(2, "big") + header + data)
-
-
 def _split(target: str) -> tuple[str, dict[str, str]]:
     parts = urlsplit(target)
     return parts.path, dict(parse_qsl(parts.query, keep_blank_values=True))
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _bundled_voices() -> list[dict[str, Any]]:
@@ -499,19 +378,19 @@ async def run(
     piper = await PiperSynthesizer.open(model_dir or load_settings().resolved_model_dir)
     try:
         async with EdgeTtsSimulator(piper, host=host, port=port, fault=fault, delay_s=delay_s) as sim:
-            print(f"Edge TTS simulator on {sim.url} (fault: {sim.fault.value})", flush=True)
-            print(f"EDGE_TTS_URL={sim.url}", flush=True)
+            print_settings(
+                f"Edge TTS simulator on {sim.url} (fault: {sim.fault.value})", {"EDGE_TTS_URL": sim.url}
+            )
             if on_ready is not None:
                 on_ready(sim)
-            await asyncio.Event().wait()
+            await serve_forever()
     finally:
         await asyncio.to_thread(piper.close)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``edge-sim`` options, for the ``interviewai`` command's subparser."""
-    parser.add_argument("--port", type=int, default=8765, help="TCP port (default 8765)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    add_listen_arguments(parser, 8765)
     parser.add_argument(
         "--fault",
         choices=[f.value for f in EdgeFault if f is not EdgeFault.NONE],
@@ -530,17 +409,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Run the simulator from parsed ``add_arguments`` options until Ctrl-C."""
     model_dir = args.model_dir or load_settings().resolved_model_dir
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            run(
-                port=args.port,
-                host=args.host,
-                fault=args.fault or EdgeFault.NONE,
-                delay_s=args.delay_s,
-                model_dir=model_dir,
-            )
+    return run_until_interrupted(
+        run(
+            port=args.port,
+            host=args.host,
+            fault=args.fault or EdgeFault.NONE,
+            delay_s=args.delay_s,
+            model_dir=model_dir,
         )
-    return 0
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,22 +28,29 @@ the key). Every request is recorded (:attr:`requests`), faulted or not.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import dataclasses
 import enum
 import json
 import re
+import socket
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from interviewai.simulators.http_site import serve_app
+from interviewai.simulators.loopback import (
+    Close,
+    FaultSwitch,
+    LoopbackServer,
+    add_listen_arguments,
+    print_settings,
+    run_until_interrupted,
+    serve_app,
+    serve_forever,
+)
 
 DEFAULT_MODEL = "interviewai-sim"
 _SCHEMA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -95,7 +102,7 @@ Reply = Mapping[str, Any] | str
 ReplyFunction = Callable[[RecordedRequest], Reply]
 
 
-class OpenAiChatSimulator:
+class OpenAiChatSimulator(LoopbackServer):
     """Use as ``async with OpenAiChatSimulator() as sim:``; point LLM_API_URL at ``sim.url``."""
 
     def __init__(
@@ -109,46 +116,22 @@ class OpenAiChatSimulator:
         retry_after_s: float = 1.0,
         stall_s: float = 3600.0,
     ) -> None:
-        self._host = host
-        self._requested_port = port
-        self._port = port
+        super().__init__(host=host, port=port)
         self.api_key = api_key
         self.model = model
         self.reply = reply
         self.retry_after_s = retry_after_s
         self._stall_s = stall_s
-        self._fault = LlmFault.NONE
-        self._fault_left: int | None = None
+        self._faults = FaultSwitch(LlmFault.NONE, LlmFault.NONE)
         self._queue: deque[Reply] = deque()
         self._requests: list[RecordedRequest] = []
-        self._stopping = asyncio.Event()
-        self._runner: web.AppRunner | None = None
 
-    # -- lifecycle ------------------------------------------------------------------------------
-
-    async def start(self) -> None:
+    async def _serve(self, sock: socket.socket) -> Close:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat_completions)
         app.router.add_get("/v1/models", self._models)
         app.router.add_put("/_simulator/fault", self._put_fault)
-        self._stopping.clear()
-        # Stalled handlers are woken by _stopping, so shutdown need not wait for them.
-        self._runner, self._port = await serve_app(app, self._host, self._requested_port)
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> OpenAiChatSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
+        return await serve_app(app, sock)
 
     # -- what tests and developers use ----------------------------------------------------------
 
@@ -159,7 +142,7 @@ class OpenAiChatSimulator:
 
     @property
     def fault(self) -> LlmFault:
-        return self._fault
+        return self._faults.current
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -171,8 +154,7 @@ class OpenAiChatSimulator:
 
     def set_fault(self, fault: LlmFault | str, *, times: int | None = None) -> None:
         """Misbehave for the next `times` chat requests (None: until changed), then answer normally."""
-        self._fault = LlmFault(fault)
-        self._fault_left = times
+        self._faults.set(LlmFault(fault), times)
 
     def queue_reply(self, *replies: Reply) -> None:
         """What the assistant says next, in order (a mapping is sent as JSON, a string verbatim)."""
@@ -186,7 +168,7 @@ class OpenAiChatSimulator:
             body: Any = await request.json()
         except ValueError:
             body = None
-        fault = self._take_fault()
+        fault = self._faults.take() or LlmFault.NONE
 
         def answer(status: int, response: web.StreamResponse) -> web.StreamResponse:
             self._requests.append(RecordedRequest("POST", request.path, headers, body, status, fault))
@@ -203,8 +185,7 @@ class OpenAiChatSimulator:
         if fault is LlmFault.STALL:
             # Recorded on arrival: the client gives up long before the stall ends.
             self._requests.append(RecordedRequest("POST", request.path, headers, body, 0, fault))
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._stall_s)
+            await self.wait_stopping(self._stall_s)
             return _error(504, "stalled", "server_error", None)
         if fault is LlmFault.RATE_LIMIT:
             response = _error(429, "Rate limit reached; try again later.", "requests", "rate_limit_exceeded")
@@ -242,17 +223,9 @@ class OpenAiChatSimulator:
             self.set_fault(body["fault"], times=body.get("times"))
         except (ValueError, KeyError, TypeError) as error:
             return _error(400, f"expected {{fault, times}}: {error}", "invalid_request_error", None)
-        return web.json_response({"fault": self._fault.value, "times": self._fault_left})
+        return web.json_response({"fault": self.fault.value, "times": self._faults.times})
 
     # -- helpers ------------------------------------------------------------------------------
-
-    def _take_fault(self) -> LlmFault:
-        fault = self._fault
-        if self._fault_left is not None:
-            self._fault_left -= 1
-            if self._fault_left <= 0:
-                self._fault, self._fault_left = LlmFault.NONE, None
-        return fault
 
     def _authorized(self, header: str | None) -> bool:
         if not self.api_key:
@@ -395,19 +368,18 @@ async def run(
     """Serve until cancelled and print the LLM_* settings that point the server here."""
     async with OpenAiChatSimulator(host=host, port=port, api_key=api_key, model=model) as sim:
         sim.set_fault(fault)
-        print(f"OpenAI-compatible chat simulator on {sim.url} (fault: {sim.fault.value})", flush=True)
-        print(f"LLM_API_URL={sim.url}", flush=True)
-        print(f"LLM_API_KEY={api_key}", flush=True)
-        print(f"LLM_MODEL={model}", flush=True)
+        print_settings(
+            f"OpenAI-compatible chat simulator on {sim.url} (fault: {sim.fault.value})",
+            {"LLM_API_URL": sim.url, "LLM_API_KEY": api_key, "LLM_MODEL": model},
+        )
         if on_ready is not None:
             on_ready(sim)
-        await asyncio.Event().wait()
+        await serve_forever()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``llm-sim`` options, for the ``interviewai`` command's subparser."""
-    parser.add_argument("--port", type=int, default=8767, help="TCP port (default 8767)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    add_listen_arguments(parser, 8767)
     parser.add_argument("--api-key", default="", help="the key clients must send (default: none needed)")
     parser.add_argument(
         "--model", default=DEFAULT_MODEL, help=f"the model name it lists (default {DEFAULT_MODEL})"
@@ -422,17 +394,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the simulator from parsed ``add_arguments`` options until Ctrl-C."""
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            run(
-                port=args.port,
-                host=args.host,
-                api_key=args.api_key,
-                model=args.model,
-                fault=args.fault or LlmFault.NONE,
-            )
+    return run_until_interrupted(
+        run(
+            port=args.port,
+            host=args.host,
+            api_key=args.api_key,
+            model=args.model,
+            fault=args.fault or LlmFault.NONE,
         )
-    return 0
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import enum
 import math
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -32,6 +30,15 @@ from aiohttp import BodyPartReader, web
 from interviewai.adapters.audio.decoding import decode_upload
 from interviewai.domain.errors import DomainError
 from interviewai.domain.ports import SpeechRecognizer
+from interviewai.simulators.loopback import (
+    Close,
+    LoopbackServer,
+    add_listen_arguments,
+    print_settings,
+    run_until_interrupted,
+    serve_app,
+    serve_forever,
+)
 
 PATH = "/v1/audio/transcriptions"
 MAX_FILE_BYTES = 25 * 1024 * 1024
@@ -62,7 +69,7 @@ def _error(status: int, message: str, kind: str, code: str | None = None, **head
     return web.json_response(body, status=status, headers=headers)
 
 
-class OpenAiSttSimulator:
+class OpenAiSttSimulator(LoopbackServer):
     """Use as ``async with OpenAiSttSimulator(recognizer) as sim:``; point STT_API_URL at ``sim.url``."""
 
     def __init__(
@@ -75,60 +82,39 @@ class OpenAiSttSimulator:
         fault: SttFault | str = SttFault.NONE,
         delay_s: float = 30.0,
     ) -> None:
+        super().__init__(host=host, port=port)
         self._recognizer = recognizer
         self._api_key = api_key
-        self._host = host
-        self._port = port or _free_port(host)
         self._fault = SttFault(fault)
         self._delay_s = delay_s
-        self._runner: web.AppRunner | None = None
         self.requests: list[RecordedTranscription] = []
 
     @property
     def url(self) -> str:
         """The STT_API_URL that points here (OpenAI's base URL shape, ending in /v1)."""
-        return f"http://{self._host}:{self._port}/v1"
+        return f"http://{self.host}:{self.port}/v1"
 
     @property
     def api_key(self) -> str:
         return self._api_key
 
-    async def start(self) -> None:
-        if self._fault is not SttFault.REFUSE:
-            await self._listen()
-
-    async def stop(self) -> None:
-        await self._unlisten()
-
-    async def __aenter__(self) -> OpenAiSttSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
-
     async def set_fault(self, fault: SttFault | str, *, delay_s: float | None = None) -> None:
+        """Switch the fault (``refuse`` stops listening; the others listen again on the same port)."""
         self._fault = SttFault(fault)
         if delay_s is not None:
             self._delay_s = delay_s
         if self._fault is SttFault.REFUSE:
             await self._unlisten()
-        elif self._runner is None:
+        else:
             await self._listen()
 
-    async def _listen(self) -> None:
+    def _listens_at_start(self) -> bool:
+        return self._fault is not SttFault.REFUSE
+
+    async def _serve(self, sock: socket.socket) -> Close:
         app = web.Application(client_max_size=MAX_FILE_BYTES + 1024 * 1024)
         app.router.add_post(PATH, self._transcribe)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self._host, self._port).start()
-
-    async def _unlisten(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
+        return await serve_app(app, sock)
 
     async def _transcribe(self, request: web.Request) -> web.StreamResponse:
         fault = self._fault
@@ -149,7 +135,7 @@ class OpenAiSttSimulator:
             self.requests.append(RecordedTranscription(status, fault, fields, len(data)))
 
         if fault is SttFault.DELAY:
-            await asyncio.sleep(self._delay_s)
+            await self.wait_stopping(self._delay_s)
         if fault is SttFault.AUTH or request.headers.get("Authorization") != f"Bearer {self._api_key}":
             record(401)
             return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
@@ -204,13 +190,6 @@ def _log(value: float) -> float:
     return math.log(max(value, 1e-6))
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 async def run(*, port: int, host: str, fault: str, delay_s: float, api_key: str, model_dir: Path) -> None:
     """Load the offline model, serve until cancelled, and print the settings that point the server here."""
     from interviewai.adapters.recognition.whisper import WhisperRecognizer
@@ -220,17 +199,17 @@ async def run(*, port: int, host: str, fault: str, delay_s: float, api_key: str,
         async with OpenAiSttSimulator(
             whisper, api_key=api_key, host=host, port=port, fault=fault, delay_s=delay_s
         ) as sim:
-            print(f"OpenAI-compatible transcription simulator on {sim.url} (fault: {fault})", flush=True)
-            print(f"STT_API_URL={sim.url}", flush=True)
-            print(f"STT_API_KEY={sim.api_key}", flush=True)
-            await asyncio.Event().wait()
+            print_settings(
+                f"OpenAI-compatible transcription simulator on {sim.url} (fault: {fault})",
+                {"STT_API_URL": sim.url, "STT_API_KEY": sim.api_key},
+            )
+            await serve_forever()
     finally:
         await asyncio.to_thread(whisper.close)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=8767, help="TCP port (default 8767)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    add_listen_arguments(parser, 8767)
     parser.add_argument("--api-key", default="sk-sim", help="the key clients must send (default sk-sim)")
     parser.add_argument("--fault", choices=[f.value for f in SttFault], default="none", help="misbehave")
     parser.add_argument("--delay-s", type=float, default=30.0, help="how long --fault delay waits")
@@ -241,10 +220,8 @@ def handle(args: argparse.Namespace) -> int:
     from interviewai.settings import load_settings
 
     model_dir = args.model_dir or load_settings().resolved_model_dir
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(port=args.port, host=args.host, fault=args.fault, delay_s=args.delay_s,
-                        api_key=args.api_key, model_dir=model_dir))  # fmt: skip
-    return 0
+    return run_until_interrupted(run(port=args.port, host=args.host, fault=args.fault, delay_s=args.delay_s,
+                                     api_key=args.api_key, model_dir=model_dir))  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
