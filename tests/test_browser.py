@@ -183,7 +183,7 @@ def test_a_whole_interview_in_the_browser(browser: Any, tmp_path: Path, model_di
         wait_for(lambda: page_state()["state"] == "complete", 30, "the summary")
         summary = driver.find_element(By.ID, "summary")
         assert summary.is_displayed()
-        answers = driver.find_elements(By.CSS_SELECTOR, "#summary-answers li")
+        answers = driver.find_elements(By.CSS_SELECTOR, "#summary-answers > li")
         assert len(answers) == total
         assert f"My answer to question {total}." in summary.text
         driver.save_screenshot(str(ARTIFACTS / "browser-summary.png"))
@@ -230,7 +230,7 @@ def test_a_tailored_interview_from_the_start_screen(browser: Any, tmp_path: Path
         count.clear()
         count.send_keys("4")
         driver.find_element(By.ID, "plan-ad").send_keys(ad)
-        assert not driver.find_element(By.ID, "practice-feedback").is_enabled(), "a placeholder for now"
+        assert not driver.find_element(By.ID, "practice-feedback").is_selected(), "practice mode is opt-in"
         driver.find_element(By.ID, "plan-preview-button").click()
         summary = driver.find_element(By.ID, "plan-summary")
         wait_for(lambda: summary.is_displayed() and "4 questions" in summary.text, 60, "the plan preview")
@@ -260,7 +260,7 @@ def test_a_tailored_interview_from_the_start_screen(browser: Any, tmp_path: Path
         wait_for(
             lambda: driver.execute_script("return document.body.dataset.state") == "complete", 60, "the end"
         )
-        assert len(driver.find_elements(By.CSS_SELECTOR, "#summary-answers li")) == 4
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#summary-answers > li")) == 4
         options = {"seniority": "senior", "num_questions": 4, "job_description": ad, "seed": seed}
         plan = httpx.post(f"{base}/api/v1/interview/plan", json=options).json()
         assert asked == [str(q["question_id"]) for q in plan["questions"]], (

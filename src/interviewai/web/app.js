@@ -1,138 +1,41 @@
 // The InterviewAI web client: runs an interview over the public API, as any other client would: the session
 // is started over HTTP, questions and answers go over the WebSocket with `wait=0` (HTTP `?wait=0` if the
-// socket cannot be had), so a question never waits for its clip; `video_ready` swaps the clip in.
+// socket cannot be had), so a question never waits for its clip; `video_ready` swaps the clip in. The
+// modules: api.js (fetch, socket URL, API key), dom.js (elements, state), presenter.js (speaking),
+// start.js (start options), summary.js and report.js (the end), live.js (the socket), mic.js (voice answers).
 //
 // State a test (or a curious developer) can read from the DOM:
-//   body[data-state]               loading | ready | starting | speaking | listening | submitting | complete | error
-//   #question[data-question-id]    the question on screen
+//   body[data-state]               loading | needs-key | ready | starting | speaking | listening | submitting
+//                                  | complete | error
+//   body[data-session-id]          the session on screen (empty before one starts)
+//   #question[data-question-id]    the question on screen; #question-type[data-type] its type (follow_up, ...)
 //   #question[data-current-word]   index of the word being spoken (-1 when none)
 //   #mouth[data-viseme]            the mouth shape drawn now (Oculus visemes: sil PP FF TH DD kk CH SS nn RR aa E I O U)
 //   #presenter[data-view]          image | clip | idle
 //   #presenter[data-video]         none | pending | ready | failed   (the current question's clip)
+//   report.js lists the report's and the feedback card's.
 
+import { API, adoptKeyFromAddress, api, apiKey, keyed, setApiKey } from "./api.js";
+import { clearError, el, setState, show, showError, state } from "./dom.js";
 import { LiveChannel } from "./live.js";
-import { Mouth, visemeAt } from "./mouth.js";
-import { setupStartScreen, startOptions } from "./start.js";
-import { voiceLabel } from "./voice.js";
 import { setupMic } from "./mic.js";
+import {
+  finishSpeaking,
+  highlightWord,
+  prepareIdle,
+  renderWords,
+  restingView,
+  setupPresenter,
+  speak,
+  stopSpeaking,
+  videoReady,
+} from "./presenter.js";
+import { fetchFeedback, followReport, hideFeedback, reportChanged, showFeedback, stopReport } from "./report.js";
+import { setupStartScreen, startOptions } from "./start.js";
+import { renderSummary } from "./summary.js";
+import { voiceLabel } from "./voice.js";
 
-const API = new URL("api/v1/", document.baseURI);
-const $ = (id) => document.getElementById(id);
-
-const el = {
-  body: document.body,
-  mouth: new Mouth(),
-  presenter: $("presenter"),
-  image: $("avatar-image"),
-  idle: $("idle-video"),
-  clip: $("clip-video"),
-  audio: $("question-audio"),
-  modeChip: $("mode-chip"),
-  voice: $("voice-label"),
-  replay: $("replay-button"),
-  play: $("play-button"),
-  progress: $("progress"),
-  progressLabel: $("progress-label"),
-  progressBar: $("progress-bar"),
-  progressFill: $("progress-fill"),
-  intro: $("intro"),
-  introTotal: $("intro-total"),
-  introFacts: $("intro-facts"),
-  start: $("start-button"),
-  interview: $("interview"),
-  questionType: $("question-type"),
-  questionNumber: $("question-number"),
-  question: $("question"),
-  form: $("answer-form"),
-  answer: $("answer"),
-  answerCount: $("answer-count"),
-  submit: $("submit-button"),
-  end: $("end-button"),
-  summary: $("summary"),
-  summaryTitle: $("summary-title"),
-  summaryMessage: $("summary-message"),
-  summaryStats: $("summary-stats"),
-  summaryAnswers: $("summary-answers"),
-  restart: $("restart-button"),
-  error: $("error"),
-  errorMessage: $("error-message"),
-  retry: $("retry-button"),
-};
-
-const state = {
-  info: null,
-  sessionId: null,
-  question: null,
-  timings: [],
-  visemes: [],
-  wordSpans: [],
-  currentWord: -1,
-  speaker: null, // the media element speaking the current question (audio or clip)
-  live: null, // the session's WebSocket, while it is open
-  watched: null, // the question whose pending clip the socket will announce
-  retry: null,
-};
-
-class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-function describe(detail) {
-  if (typeof detail === "string") return detail;
-  if (Array.isArray(detail)) return detail.map((p) => `${(p.loc || []).join(".")}: ${p.msg}`).join("; ");
-  return "The server could not handle the request.";
-}
-
-async function api(path, { method = "GET", body } = {}) {
-  const init = { method, headers: { Accept: "application/json" } };
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(new URL(path, API), init);
-  } catch {
-    throw new ApiError(0, "network", "The server cannot be reached. Check your connection and try again.");
-  }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
-  if (!response.ok) {
-    throw new ApiError(response.status, data?.code ?? "http_error", describe(data?.detail));
-  }
-  return data;
-}
-
-function setState(name) {
-  el.body.dataset.state = name;
-}
-
-function show(section) {
-  for (const card of [el.intro, el.interview, el.summary]) card.hidden = card !== section;
-}
-
-function showError(error, retry) {
-  console.error(error);
-  state.retry = retry;
-  el.errorMessage.textContent = error.message || String(error);
-  el.retry.textContent = retry?.label ?? "Try again";
-  el.error.hidden = false;
-  setState("error");
-  el.retry.focus();
-}
-
-function clearError() {
-  el.error.hidden = true;
-  state.retry = null;
-}
+let practice = false; // this session pushes feedback after each answer (start option `feedback: "each"`)
 
 // ---- intro ------------------------------------------------------------------------------------------
 
@@ -141,11 +44,17 @@ async function loadInfo() {
   try {
     state.info = await api("interview/info");
   } catch (error) {
+    if (error.code === "unauthorized") {
+      askForKey(apiKey() ? "That API key was not accepted; check it and try again." : null);
+      return;
+    }
     showError(error, { label: "Try again", run: loadInfo });
     return;
   }
   clearError();
+  el.keyForm.hidden = true;
   const info = state.info;
+  el.image.src = keyed(new URL("media/avatar.png", API).href);
   el.introTotal.textContent = String(info.total_questions);
   el.introFacts.replaceChildren(
     fact(`About ${info.estimated_duration_minutes} minutes`),
@@ -165,20 +74,48 @@ function fact(text) {
   return item;
 }
 
+// The server wants an API key (API_KEYS is set) and this tab has none, or a wrong one.
+function askForKey(problem) {
+  setApiKey(null);
+  clearError();
+  show(el.intro);
+  el.start.disabled = true;
+  el.keyForm.hidden = false;
+  el.keyNote.textContent = problem ?? "This server asks for an API key. It is kept in this browser tab only.";
+  el.keyInput.setAttribute("aria-invalid", String(Boolean(problem)));
+  setState("needs-key");
+  el.keyInput.focus();
+}
+
+function useKey(event) {
+  event.preventDefault();
+  const value = el.keyInput.value.trim();
+  if (!value) {
+    el.keyInput.focus();
+    return;
+  }
+  setApiKey(value);
+  el.keyInput.value = "";
+  loadInfo();
+}
+
 async function startInterview() {
   clearError();
+  stopReport();
   el.start.disabled = true;
   setState("starting");
   try {
     const options = startOptions();
     const started = await api("interview/start", options ? { method: "POST", body: options } : { method: "POST" });
     state.sessionId = started.session_id;
-    if (started.idle_video_url) prepareIdle(started.idle_video_url);
+    el.body.dataset.sessionId = started.session_id;
+    practice = options?.feedback === "each";
+    if (started.idle_video_url) prepareIdle(keyed(started.idle_video_url));
     await openLive();
     receive(await ask("start"));
   } catch (error) {
     el.start.disabled = false;
-    showError(error, { label: "Try again", run: startInterview });
+    showError(error, recoveryFor(error, startInterview));
   }
 }
 
@@ -186,9 +123,16 @@ async function startInterview() {
 
 async function openLive() {
   closeLive();
+  const sessionId = state.sessionId;
   try {
-    state.live = await LiveChannel.open(API, state.sessionId, {
+    state.live = await LiveChannel.open(sessionId, {
       onVideoReady: videoReady,
+      onFeedback: (feedback) => {
+        if (state.sessionId !== sessionId) return;
+        if (practice) showFeedback(feedback);
+        reportChanged();
+      },
+      onReportReady: () => reportChanged(),
       onClose: () => {
         state.live = null;
       },
@@ -230,27 +174,6 @@ function watchVideo(question) {
   state.live.request("start").catch(() => {});
 }
 
-function videoReady({ question_id: id, video_url: url }) {
-  const question = state.question;
-  if (!question || question.question_id !== id || question.video_url || question.video_status === "failed") return;
-  state.question = { ...question, video_url: url, avatar_mode: "video", video_status: "ready", fallback_reason: null };
-  el.presenter.dataset.video = "ready";
-  el.modeChip.textContent = "video presenter";
-  el.clip.dataset.src = url;
-  el.clip.src = url;
-  if (state.speaker !== el.audio || el.audio.paused) return; // Replay will use the clip
-  // Mid-question: keep the audio going until the clip can play, then carry on in the clip from the same moment.
-  el.clip.addEventListener(
-    "canplay",
-    () => {
-      if (state.question?.video_url === url && state.speaker === el.audio && !el.audio.paused) {
-        speak(el.audio.currentTime);
-      }
-    },
-    { once: true },
-  );
-}
-
 // ---- questions --------------------------------------------------------------------------------------
 
 function receive(payload) {
@@ -261,21 +184,31 @@ function receive(payload) {
   showQuestion(payload);
 }
 
-function showQuestion(question) {
+// The question's media URLs as players can fetch them (with the API key when one is in use).
+function playable(question) {
+  return {
+    ...question,
+    audio_url: keyed(question.audio_url),
+    video_url: keyed(question.video_url),
+    idle_video_url: keyed(question.idle_video_url),
+  };
+}
+
+function showQuestion(payload) {
   stopSpeaking();
+  const question = playable(payload);
   state.question = question;
   state.timings = question.word_timings ?? [];
   state.visemes = question.visemes ?? [];
 
+  const followUp = question.question_type === "follow_up";
+  const position = `${question.current_question} of ${question.total_questions}`;
   el.question.dataset.questionId = String(question.question_id);
-  el.questionType.textContent = question.question_type;
-  el.questionNumber.textContent = `Question ${question.current_question} of ${question.total_questions}`;
+  el.questionType.dataset.type = question.question_type;
+  el.questionType.textContent = followUp ? "Follow-up" : question.question_type;
+  el.questionNumber.textContent = followUp ? `Follow-up to question ${position}` : `Question ${position}`;
   renderWords(question.question_text);
-  setProgress(
-    question.current_question - 1,
-    question.total_questions,
-    `Question ${question.current_question} of ${question.total_questions}`,
-  );
+  setProgress(question.current_question - 1, question.total_questions, `Question ${position}`);
   el.voice.textContent = voiceLabel(question.voice);
   el.voice.dataset.voice = question.voice ?? "";
   el.modeChip.textContent = question.video_url ? "video presenter" : "audio + lip-sync";
@@ -293,152 +226,12 @@ function showQuestion(question) {
   watchVideo(question);
 }
 
-function renderWords(text) {
-  const spans = [];
-  const nodes = [];
-  for (const part of text.split(/(\s+)/)) {
-    if (!part) continue;
-    if (/^\s+$/.test(part)) {
-      nodes.push(document.createTextNode(part));
-      continue;
-    }
-    const span = document.createElement("span");
-    span.className = "word";
-    span.textContent = part;
-    span.dataset.index = String(spans.length);
-    spans.push(span);
-    nodes.push(span);
-  }
-  el.question.replaceChildren(...nodes);
-  state.wordSpans = spans;
-  state.currentWord = -1;
-  el.question.dataset.currentWord = "-1";
-}
-
 function setProgress(answered, total, label) {
   el.progress.hidden = false;
   el.progressLabel.textContent = label;
   el.progressBar.setAttribute("aria-valuemax", String(total));
   el.progressBar.setAttribute("aria-valuenow", String(answered));
   el.progressFill.style.width = `${(100 * answered) / Math.max(total, 1)}%`;
-}
-
-// ---- presenter --------------------------------------------------------------------------------------
-
-function setView(view) {
-  el.presenter.dataset.view = view;
-  el.clip.hidden = view !== "clip";
-  el.idle.hidden = view !== "idle";
-  if (view === "idle") el.idle.play().catch(() => setView("image"));
-  else el.idle.pause();
-}
-
-function prepareIdle(url) {
-  if (el.idle.dataset.src === url) return;
-  el.idle.dataset.src = url;
-  el.idle.src = url;
-}
-
-function restingView() {
-  setView(el.idle.dataset.src ? "idle" : "image");
-}
-
-function stopSpeaking() {
-  for (const media of [el.audio, el.clip]) {
-    media.pause();
-  }
-  state.speaker = null;
-  el.play.hidden = true;
-}
-
-function speak(from = 0) {
-  const question = state.question;
-  if (!question) return;
-  stopSpeaking();
-  if (question.video_url) {
-    if (el.clip.dataset.src !== question.video_url) {
-      el.clip.dataset.src = question.video_url;
-      el.clip.src = question.video_url;
-    }
-    state.speaker = el.clip;
-    setView("clip");
-  } else {
-    const source = question.audio_url || `data:audio/mpeg;base64,${question.audio_base64}`;
-    if (el.audio.dataset.src !== source) {
-      el.audio.dataset.src = source;
-      el.audio.src = source;
-    }
-    state.speaker = el.audio;
-    setView("image");
-  }
-  const speaker = state.speaker;
-  speaker.currentTime = from;
-  setState("speaking");
-  speaker.play().catch((error) => {
-    if (speaker !== state.speaker) return;
-    if (error.name === "NotAllowedError") {
-      // The browser wants a click before it plays sound.
-      el.play.hidden = false;
-      setState("listening");
-      el.play.focus();
-    } else if (speaker === el.clip) {
-      fallBackToAudio();
-    } else {
-      finishSpeaking();
-    }
-  });
-}
-
-function fallBackToAudio() {
-  // The clip could not be played: speak the same question audio-only, with the drawn mouth.
-  if (!state.question) return;
-  state.question = { ...state.question, video_url: null, video_status: "failed" };
-  el.presenter.dataset.video = "failed";
-  el.modeChip.textContent = "audio + lip-sync";
-  speak();
-}
-
-function finishSpeaking() {
-  if (el.body.dataset.state === "speaking") setState("listening");
-  state.speaker = null;
-  highlightWord(-1);
-  restingView();
-}
-
-function activeTime() {
-  const speaker = state.speaker;
-  if (!speaker || speaker.paused || speaker.ended) return null;
-  return speaker.currentTime;
-}
-
-function wordAt(time) {
-  let index = -1;
-  for (let i = 0; i < state.timings.length; i += 1) {
-    if (state.timings[i].start <= time) index = i;
-    else break;
-  }
-  return index;
-}
-
-function highlightWord(index) {
-  if (index === state.currentWord) return;
-  state.currentWord = index;
-  el.question.dataset.currentWord = String(index);
-  state.wordSpans.forEach((span, i) => {
-    span.classList.toggle("current", i === index);
-    span.classList.toggle("spoken", index >= 0 && i < index);
-  });
-}
-
-function animate() {
-  const time = activeTime();
-  if (time !== null) {
-    highlightWord(wordAt(time));
-    el.mouth.draw(state.speaker === el.audio ? visemeAt(state.visemes, time) : "sil");
-  } else {
-    el.mouth.draw("sil");
-  }
-  requestAnimationFrame(animate);
 }
 
 // ---- answers and the end ----------------------------------------------------------------------------
@@ -465,7 +258,10 @@ async function submitAnswer(event) {
   finishSpeaking();
   setState("submitting");
   try {
-    receive(await ask("answer", { question_id: question.question_id, answer_text: text }));
+    const next = await ask("answer", { question_id: question.question_id, answer_text: text });
+    // Without the socket nothing is pushed: practice mode asks for the answer's feedback itself.
+    if (practice && !state.live) fetchFeedback(state.sessionId, question.parent_question_id ?? question.question_id);
+    receive(next);
   } catch (error) {
     el.submit.disabled = false;
     if (error.code === "wrong_question") {
@@ -486,6 +282,7 @@ async function recover() {
 }
 
 function recoveryFor(error, again) {
+  if (error.code === "unauthorized") return { label: "Enter the API key", run: () => askForKey(null) };
   if (error.status === 404 || ["session_finished", "session_not_found", "expired"].includes(error.code)) {
     return { label: "Start a new interview", run: restart };
   }
@@ -499,7 +296,6 @@ async function endInterview() {
   setState("submitting");
   try {
     const ended = await api(`interview/${state.sessionId}`, { method: "DELETE" });
-    closeLive();
     showSummary(ended.summary, ended.message);
   } catch (error) {
     showError(error, recoveryFor(error, endInterview));
@@ -507,69 +303,37 @@ async function endInterview() {
 }
 
 function showSummary(summary, message) {
-  closeLive();
   stopSpeaking();
   state.question = null;
   restingView();
   highlightWord(-1);
+  hideFeedback();
   setProgress(
     summary.questions_answered,
     summary.total_questions,
     `${summary.questions_answered} of ${summary.total_questions} answered`,
   );
-  el.summaryTitle.textContent = summary.state === "completed" ? "Interview complete" : "Interview ended";
-  el.summaryMessage.textContent = message;
-
-  const answered = summary.questions.filter((q) => q.answer_text);
-  const words = answered.reduce((sum, q) => sum + q.word_count, 0);
-  const timed = answered.filter((q) => typeof q.seconds_to_answer === "number");
-  const average = timed.length ? timed.reduce((s, q) => s + q.seconds_to_answer, 0) / timed.length : null;
-  el.summaryStats.replaceChildren(
-    ...stat("Answered", `${summary.questions_answered} / ${summary.total_questions}`),
-    ...stat("Words", String(words)),
-    ...stat("Average time per answer", average === null ? "—" : formatSeconds(average)),
-  );
-  el.summaryAnswers.replaceChildren(...answered.map(answerItem));
+  renderSummary(summary, message);
   show(el.summary);
   setState("complete");
   el.summaryTitle.focus();
-}
-
-function stat(label, value) {
-  const term = document.createElement("dt");
-  term.textContent = label;
-  const definition = document.createElement("dd");
-  definition.textContent = value;
-  return [term, definition];
-}
-
-function answerItem(q) {
-  const item = document.createElement("li");
-  const head = document.createElement("p");
-  head.className = "answer-question";
-  head.textContent = q.question_text;
-  const body = document.createElement("blockquote");
-  body.textContent = q.answer_text;
-  const meta = document.createElement("p");
-  meta.className = "muted";
-  const time = typeof q.seconds_to_answer === "number" ? ` · ${formatSeconds(q.seconds_to_answer)}` : "";
-  const kind = q.question_type.charAt(0).toUpperCase() + q.question_type.slice(1);
-  meta.textContent = `${kind} · ${q.word_count} ${q.word_count === 1 ? "word" : "words"}${time}`;
-  item.append(head, body, meta);
-  return item;
-}
-
-function formatSeconds(seconds) {
-  if (seconds < 60) return `${Math.round(seconds)} s`;
-  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+  // The socket stays open for `report_ready` until the report is settled.
+  const live = state.live;
+  followReport(state.sessionId, {
+    onSettled: () => {
+      if (state.live === live) closeLive();
+    },
+  });
 }
 
 function restart() {
   clearError();
   stopSpeaking();
   closeLive();
+  stopReport();
   state.sessionId = null;
   state.question = null;
+  el.body.dataset.sessionId = "";
   el.progress.hidden = true;
   startInterview();
 }
@@ -577,14 +341,10 @@ function restart() {
 // ---- wiring -----------------------------------------------------------------------------------------
 
 el.start.addEventListener("click", startInterview);
+el.keyForm.addEventListener("submit", useKey);
 el.restart.addEventListener("click", restart);
 el.form.addEventListener("submit", submitAnswer);
 el.end.addEventListener("click", endInterview);
-el.replay.addEventListener("click", () => speak());
-el.play.addEventListener("click", () => {
-  el.play.hidden = true;
-  speak();
-});
 el.retry.addEventListener("click", () => {
   const retry = state.retry;
   clearError();
@@ -596,21 +356,6 @@ el.answer.addEventListener("input", () => {
 });
 el.answer.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) submitAnswer(event);
-});
-for (const media of [el.audio, el.clip]) {
-  media.addEventListener("ended", () => {
-    if (media === state.speaker) finishSpeaking();
-  });
-}
-el.clip.addEventListener("error", () => {
-  if (state.speaker === el.clip) fallBackToAudio();
-});
-el.audio.addEventListener("error", () => {
-  if (state.speaker === el.audio) finishSpeaking();
-});
-el.idle.addEventListener("error", () => {
-  delete el.idle.dataset.src;
-  if (el.presenter.dataset.view === "idle") setView("image");
 });
 
 const mic = setupMic({
@@ -624,5 +369,6 @@ const mic = setupMic({
 });
 el.form.addEventListener("reset", () => mic.reset());
 
-requestAnimationFrame(animate);
+adoptKeyFromAddress();
+setupPresenter();
 loadInfo();

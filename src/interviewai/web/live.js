@@ -1,4 +1,7 @@
-// The interview's WebSocket (docs/api.md): questions and answers with `wait=0`, and `video_ready` when a clip lands.
+// The interview's WebSocket (docs/api.md): questions and answers with `wait=0`, `video_ready` when a clip
+// lands, and the feedback pushes (`feedback` in practice mode, `report_ready` at the end).
+
+import { socketUrl } from "./api.js";
 
 const OPEN_TIMEOUT_MS = 8000;
 const REPLIES = new Set(["question", "complete", "error"]);
@@ -12,13 +15,10 @@ export class LiveError extends Error {
 
 export class LiveChannel {
   // Resolves once the server has sent `session_info` for `sessionId`; rejects if the socket cannot be had.
-  static open(apiBase, sessionId, { onVideoReady = () => {}, onClose = () => {} } = {}) {
-    const url = new URL("interview/session", apiBase);
-    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    url.searchParams.set("session_id", sessionId);
-    url.searchParams.set("wait", "0"); // never hold a question back for its clip
+  // `on` holds the handlers: onVideoReady, onFeedback, onReportReady (each gets the message's data), onClose.
+  static open(sessionId, on = {}) {
     return new Promise((resolve, reject) => {
-      const channel = new LiveChannel(new WebSocket(url), { onVideoReady, onClose });
+      const channel = new LiveChannel(new WebSocket(socketUrl(sessionId)), on);
       const timer = setTimeout(() => {
         channel.close();
         reject(new LiveError("network", "The live connection did not open in time."));
@@ -31,12 +31,14 @@ export class LiveChannel {
     });
   }
 
-  constructor(socket, { onVideoReady, onClose }) {
+  constructor(socket, { onVideoReady = () => {}, onFeedback = () => {}, onReportReady = () => {}, onClose = () => {} }) {
     this.socket = socket;
     this.waiting = []; // the requests sent, answered in order
     this.open = false;
     this.opened = () => {};
     this.onVideoReady = onVideoReady;
+    this.onFeedback = onFeedback;
+    this.onReportReady = onReportReady;
     this.onClose = onClose;
     socket.addEventListener("message", (event) => this.handle(event.data));
     socket.addEventListener("close", () => this.closed());
@@ -71,6 +73,10 @@ export class LiveChannel {
       this.opened(new LiveError(data?.code ?? "error", data?.message ?? "The live connection was refused."));
     } else if (type === "video_ready") {
       this.onVideoReady(data);
+    } else if (type === "feedback") {
+      this.onFeedback(data);
+    } else if (type === "report_ready") {
+      this.onReportReady(data);
     } else if (type === "ping") {
       this.socket.send(JSON.stringify({ type: "pong", data: { timestamp: data?.timestamp } }));
     } else if (REPLIES.has(type) && this.waiting.length) {

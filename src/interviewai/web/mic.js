@@ -4,6 +4,8 @@
 // State for tests: #mic-button[data-recording] "true" while recording; #live-transcript holds the text
 // heard so far (data-final="true" once the answer is recorded); #mic-level[data-level] 0-100.
 
+import { socketUrl } from "./api.js";
+
 const $ = (id) => document.getElementById(id);
 const TIMESLICE_MS = 250;
 
@@ -55,10 +57,8 @@ export function setupMic({ current, onNext, onError, onStart }) {
   }
 
   function openSocket(sessionId) {
-    const url = new URL(`api/v1/interview/session?session_id=${encodeURIComponent(sessionId)}&wait=0`, document.baseURI);
-    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const ws = new WebSocket(socketUrl(sessionId));
       ws.binaryType = "arraybuffer";
       ws.addEventListener("message", (event) => handle(JSON.parse(event.data), resolve, ws));
       ws.addEventListener("error", () => reject(new Error("The live connection failed.")));

@@ -1,6 +1,7 @@
-// The start screen's interview options: role, seniority, number of questions, a job ad, and a preview of
-// the plan (its count and why each question is there; the questions themselves stay hidden until asked).
-// Untouched options mean an empty start body: the default ten questions, exactly as the seed.
+// The start screen's interview options: role, seniority, number of questions, a job ad, a preview of the
+// plan (its count and why each question is there; the questions themselves stay hidden until asked), and
+// practice mode (feedback after each answer, follow-up questions). Untouched options mean an empty start
+// body: the default ten questions, exactly as the seed.
 
 const DEFAULT_COUNT = 10;
 const $ = (id) => document.getElementById(id);
@@ -9,6 +10,8 @@ const field = {
   seniority: $("plan-seniority"),
   count: $("plan-count"),
   ad: $("plan-ad"),
+  feedback: $("practice-feedback"),
+  followUps: $("practice-follow-ups"),
   adCount: $("plan-ad-count"),
   preview: $("plan-preview-button"),
   summary: $("plan-summary"),
@@ -25,7 +28,7 @@ function option(value, label) {
   return item;
 }
 
-/** Fill the role list from /interview/info and wire the controls; `api` is app.js's fetch helper. */
+/** Fill the role list from /interview/info and wire the controls; `api` is api.js's fetch helper. */
 export function setupStartScreen(info, api) {
   const roles = info.roles ?? [];
   field.role.replaceChildren(
@@ -52,20 +55,27 @@ function forgetPreview() {
 
 /** The start body, or undefined for the defaults (an empty body); includes the previewed plan's seed. */
 export function startOptions() {
+  const options = planOptions();
+  // As the preview: a previewed default plan is the empty body's plan, so its seed is not sent.
+  if (Object.keys(options).length && previewedSeed !== null) options.seed = previewedSeed;
+  if (field.feedback.checked) options.feedback = "each";
+  if (field.followUps.checked) options.follow_ups = true;
+  return Object.keys(options).length ? options : undefined;
+}
+
+// What decides the plan (the preview's body); practice mode does not change the questions.
+function planOptions() {
   const options = {};
   if (field.role.value) options.role = field.role.value;
   if (field.seniority.value) options.seniority = field.seniority.value;
   const count = Number(field.count.value);
   if (Number.isInteger(count) && count !== DEFAULT_COUNT) options.num_questions = count;
   if (field.ad.value.trim()) options.job_description = field.ad.value;
-  if (Object.keys(options).length === 0) return undefined;
-  if (previewedSeed !== null) options.seed = previewedSeed;
   return options;
 }
 
 async function previewPlan() {
-  const options = startOptions() ?? {};
-  delete options.seed;
+  const options = planOptions();
   field.preview.disabled = true;
   try {
     const plan = await callApi("interview/plan", { method: "POST", body: options });
