@@ -37,6 +37,7 @@ from interviewai.adapters.store.media_index import SqlMediaIndex
 from interviewai.adapters.store.sql import SqlSessionStore
 from interviewai.background import BackgroundTasks
 from interviewai.domain.ports import (
+    AnswerEvaluator,
     BlobStore,
     ChatModel,
     Embedder,
@@ -51,7 +52,9 @@ from interviewai.observability import metrics
 from interviewai.observability.gauges import GaugePublisher
 from interviewai.services.banks import BankService
 from interviewai.services.evaluation import EvaluationService
-from interviewai.services.interview import InterviewService
+from interviewai.services.interview import FollowUpChooser, InterviewService
+from interviewai.services.llm_evaluator import LlmEvaluator
+from interviewai.services.llm_follow_ups import LlmFollowUpChooser
 from interviewai.services.media import SpeechMediaService
 from interviewai.services.plans import PlanService
 from interviewai.services.question_writer import QuestionWriter
@@ -289,6 +292,18 @@ class Container:
     chat_model: ChatModel | None = None
 
 
+def build_evaluator(
+    settings: Settings, rubric: RubricEvaluator, chat_model: ChatModel | None, embedder: Embedder
+) -> tuple[AnswerEvaluator, FollowUpChooser]:
+    """EVALUATOR's engine and follow-up chooser: rubric alone, or the chat model with rubric behind it."""
+    if settings.evaluator != "llm" or chat_model is None:
+        return rubric, rubric
+    return (
+        LlmEvaluator(chat_model, rubric, timeout_s=settings.llm_evaluation_timeout_s),
+        LlmFollowUpChooser(chat_model, rubric, embedder, timeout_s=settings.llm_follow_up_timeout_s),
+    )
+
+
 @contextlib.asynccontextmanager
 async def build_container(
     settings: Settings, *, recognizers: Mapping[str, SpeechRecognizer] | None = None
@@ -358,10 +373,11 @@ async def build_container(
         rubric_evaluator = RubricEvaluator(
             embedder, await asyncio.to_thread(english_vocabulary), default_rubrics=dict(bank.rubrics)
         )
+        evaluator, follow_up_chooser = build_evaluator(settings, rubric_evaluator, chat_model, embedder)
         evaluations = EvaluationService(
             SqlEvaluationStore(engine),
             store,
-            rubric_evaluator,
+            evaluator,
             jobs,
             bank=bank,
             timeout_s=settings.evaluation_timeout_s,
@@ -376,7 +392,7 @@ async def build_container(
             video_wait_s=settings.resolved_video_wait_s,
             lookahead=settings.lookahead,
             answer_listener=evaluations,
-            follow_up_chooser=rubric_evaluator,
+            follow_up_chooser=follow_up_chooser,
         )
         spoken = await open_spoken_answers(settings, stack, interviews, store, blobs, recognizers)
         # Closed before the job queue (registered later, so closed first): nothing new gets queued.

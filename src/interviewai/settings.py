@@ -139,8 +139,17 @@ class Settings(BaseSettings):
     llm_max_parallel: int = Field(4, ge=1, le=256, description="Chat requests in flight at once")
 
     # Answer feedback.
-    evaluator: Literal["rubric"] = Field("rubric", description="rubric: offline and deterministic")
+    evaluator: Literal["rubric", "llm"] = Field(
+        "rubric",
+        description="rubric: offline and deterministic; llm: the LLM_* chat model, rubric as fallback",
+    )
     evaluation_timeout_s: float = Field(60.0, gt=0, le=600, description="Deadline of one evaluation")
+    llm_evaluation_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="Deadline of the chat model's judgement; past it, rubric judges"
+    )
+    llm_follow_up_timeout_s: float = Field(
+        5.0, gt=0, le=60, description="Wait for a written follow-up (the answer waits); then a fixed phrasing"
+    )
 
     # Sessions.
     session_timeout_s: float = Field(1800.0, gt=0)
@@ -253,6 +262,16 @@ class Settings(BaseSettings):
     def _llm_needs_a_model(self) -> Settings:
         if self.llm_api_url and not self.llm_model:
             raise ValueError("LLM_API_URL needs LLM_MODEL (the model name the API expects)")
+        return self
+
+    @model_validator(mode="after")
+    def _llm_evaluator_needs_a_model(self) -> Settings:
+        if self.evaluator == "llm" and not self.llm_api_url:
+            raise ValueError("EVALUATOR: EVALUATOR=llm needs LLM_API_URL and LLM_MODEL (a chat model)")
+        if self.evaluator == "llm" and self.llm_evaluation_timeout_s >= self.evaluation_timeout_s:
+            raise ValueError(
+                "LLM_EVALUATION_TIMEOUT_S must be shorter than EVALUATION_TIMEOUT_S (the rubric fallback runs in it)"
+            )
         return self
 
     @model_validator(mode="after")

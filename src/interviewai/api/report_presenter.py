@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from functools import lru_cache
 
 import jinja2
@@ -10,12 +11,17 @@ from interviewai.api.deps import UrlBuilder
 from interviewai.api.presenters import report_url
 from interviewai.api.report_schemas import (
     CriterionModel,
+    DeliveryModel,
     FollowUpModel,
     OverallModel,
     QuestionFeedback,
     ReportResponse,
 )
-from interviewai.domain.report import InterviewReport, QuestionReport
+from interviewai.domain.report import DeliveryFigures, InterviewReport, QuestionReport
+
+
+def delivery_model(figures: DeliveryFigures | None) -> DeliveryModel | None:
+    return DeliveryModel.model_validate(asdict(figures)) if figures is not None else None
 
 
 def question_feedback(question: QuestionReport) -> QuestionFeedback:
@@ -47,7 +53,7 @@ def question_feedback(question: QuestionReport) -> QuestionFeedback:
             if follow_up is not None
             else None
         ),
-        delivery=question.delivery,
+        delivery=delivery_model(question.delivery),
     )
 
 
@@ -67,6 +73,7 @@ def report_response(report: InterviewReport, urls: UrlBuilder) -> ReportResponse
         questions_answered=report.answered,
         total_questions=report.total_questions,
         html_url=report_url(report.session_id, urls) + "?format=html",
+        delivery=delivery_model(report.delivery),
     )
 
 

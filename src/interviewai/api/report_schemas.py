@@ -15,6 +15,21 @@ class CriterionModel(BaseModel):
     comment: str
 
 
+class DeliveryModel(BaseModel):
+    """How spoken answers were delivered, from the recogniser's word timings."""
+
+    spoken_answers: int = Field(ge=0, description="1 for one answer; the count of spoken answers overall.")
+    words: int = Field(ge=0)
+    speaking_s: float = Field(ge=0, description="From the first word's start to the last word's end.")
+    words_per_minute: float = Field(ge=0, description="Pace over the speaking time.")
+    pace: Literal["slow", "steady", "fast"] = Field(description="slow under 110 wpm, fast over 170.")
+    filler_words: int = Field(ge=0, description="um, uh, like, you know, ...")
+    fillers_per_100_words: float = Field(ge=0)
+    long_pauses: int = Field(ge=0, description="Silences between two words longer than long_pause_s.")
+    longest_pause_s: float = Field(ge=0)
+    long_pause_s: float = Field(gt=0)
+
+
 class FollowUpModel(BaseModel):
     question_id: int
     question_text: str
@@ -37,8 +52,8 @@ class QuestionFeedback(BaseModel):
         None, description="Why the evaluation failed, or why another engine judged it (a fallback)."
     )
     follow_up: FollowUpModel | None = None
-    delivery: dict[str, object] | None = Field(
-        None, description="Pace, filler words and pauses of a spoken answer, when it was spoken."
+    delivery: DeliveryModel | None = Field(
+        None, description="Pace, filler words and pauses of a spoken answer; null for a typed one."
     )
 
 
@@ -60,6 +75,9 @@ class ReportResponse(BaseModel):
     questions_answered: int
     total_questions: int
     html_url: str
+    delivery: DeliveryModel | None = Field(
+        None, description="Every spoken answer together; null when no answer was spoken."
+    )
 
 
 class ReportReady(BaseModel):

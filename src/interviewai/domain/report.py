@@ -12,6 +12,7 @@ from interviewai.domain.evaluation import (
     EvaluationStatus,
     answer_digest,
 )
+from interviewai.domain.recognition import LONG_PAUSE_S
 from interviewai.domain.session import AskedQuestion, FollowUp, InterviewSession
 
 MAX_OVERALL_POINTS = 3
@@ -19,8 +20,83 @@ MAX_OVERALL_POINTS = 3
 BANDS: tuple[tuple[int, str], ...] = ((80, "strong"), (60, "good"), (40, "fair"), (0, "needs work"))
 
 
+# Words per minute of speaking time: under SLOW a listener waits, over FAST they struggle to follow.
+SLOW_WPM = 110.0
+FAST_WPM = 170.0
+
+
 def band_for(score: int) -> str:
     return next(name for floor, name in BANDS if score >= floor)
+
+
+def pace_for(words_per_minute: float) -> str:
+    if words_per_minute < SLOW_WPM:
+        return "slow"
+    return "fast" if words_per_minute > FAST_WPM else "steady"
+
+
+@dataclass(frozen=True)
+class DeliveryFigures:
+    """How spoken answers were delivered (one answer, or every spoken answer of the report together)."""
+
+    spoken_answers: int
+    words: int
+    speaking_s: float
+    words_per_minute: float
+    pace: str
+    """slow (under 110 wpm), steady, or fast (over 170 wpm)."""
+    filler_words: int
+    fillers_per_100_words: float
+    long_pauses: int
+    """Silences between two words longer than LONG_PAUSE_S."""
+    longest_pause_s: float
+    long_pause_s: float = LONG_PAUSE_S
+
+
+def _figures(
+    spoken: int, words: int, speaking_s: float, fillers: int, pauses: int, longest: float
+) -> DeliveryFigures:
+    wpm = round(words / speaking_s * 60, 1) if speaking_s > 0 else 0.0
+    return DeliveryFigures(
+        spoken_answers=spoken,
+        words=words,
+        speaking_s=round(speaking_s, 3),
+        words_per_minute=wpm,
+        pace=pace_for(wpm),
+        filler_words=fillers,
+        fillers_per_100_words=round(100 * fillers / words, 1) if words else 0.0,
+        long_pauses=pauses,
+        longest_pause_s=round(longest, 3),
+    )
+
+
+def delivery_of(asked: AskedQuestion) -> DeliveryFigures | None:
+    """The delivery figures of a spoken answer (from its stored speech metrics); None for a typed one."""
+    speech = asked.speech
+    if speech is None:
+        return None
+    m = speech.metrics
+    return _figures(1, len(speech.words), m.speaking_s, m.filler_words, m.long_pauses, m.longest_pause_s)
+
+
+def deliveries_of(session: InterviewSession) -> dict[int, DeliveryFigures]:
+    """Delivery figures by position, for the answered questions that were spoken."""
+    found = ((q.position, delivery_of(q)) for q in session.questions if q.is_answered)
+    return {position: figures for position, figures in found if figures is not None}
+
+
+def overall_delivery(figures: list[DeliveryFigures]) -> DeliveryFigures | None:
+    """Every spoken answer together: the pace over all speaking time, fillers and pauses summed."""
+    if not figures:
+        return None
+    return _figures(
+        sum(f.spoken_answers for f in figures),
+        sum(f.words for f in figures),
+        sum(f.speaking_s for f in figures),
+        sum(f.filler_words for f in figures),
+        sum(f.long_pauses for f in figures),
+        max(f.longest_pause_s for f in figures),
+    )
 
 
 @dataclass(frozen=True)
@@ -41,7 +117,7 @@ class QuestionReport:
     """Why the evaluation failed, or why the configured engine was replaced by another for it."""
     follow_up: FollowUp | None = None
     follow_up_id: int | None = None
-    delivery: dict[str, Any] | None = None
+    delivery: DeliveryFigures | None = None
 
 
 @dataclass(frozen=True)
@@ -64,10 +140,12 @@ class InterviewReport:
     questions: tuple[QuestionReport, ...]
     answered: int
     total_questions: int
+    delivery: DeliveryFigures | None = None
+    """All spoken answers together; None when no answer was spoken."""
 
 
 def question_report(
-    asked: AskedQuestion, record: EvaluationRecord | None, delivery: dict[str, Any] | None = None
+    asked: AskedQuestion, record: EvaluationRecord | None, delivery: DeliveryFigures | None = None
 ) -> QuestionReport:
     text = asked.judged_text or ""
     base: dict[str, Any] = {
@@ -107,7 +185,7 @@ def build_report(
     session: InterviewSession,
     records: list[EvaluationRecord],
     evaluator: str,
-    deliveries: dict[int, dict[str, Any]] | None = None,
+    deliveries: dict[int, DeliveryFigures] | None = None,
 ) -> InterviewReport:
     """The report of every answered question so far (it works before the end, too)."""
     by_position = {r.position: r for r in records}
@@ -130,6 +208,7 @@ def build_report(
         questions=questions,
         answered=len(questions),
         total_questions=session.total_questions,
+        delivery=overall_delivery([q.delivery for q in questions if q.delivery is not None]),
     )
 
 

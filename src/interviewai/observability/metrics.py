@@ -77,9 +77,15 @@ CLIP_QUEUE_DURATION = Histogram(
 )
 EVALUATION_DURATION = Histogram(
     "interviewai_evaluation_seconds",
-    "One answer evaluation by engine and outcome (ok or error).",
+    "One answer evaluation by the configured engine and outcome (ok, fallback or error).",
     ["engine", "outcome"],
     buckets=_LATENCY_BUCKETS,
+)
+EVALUATION_FALLBACKS = Counter(
+    "interviewai_evaluation_fallbacks_total",
+    "Answers the configured engine could not judge and another one did, by engine and reason (the llm "
+    "engine's provider category, or invalid_reply).",
+    ["engine", "reason"],
 )
 CACHE_LOOKUPS = Counter(
     "interviewai_cache_lookups_total",
@@ -157,6 +163,16 @@ def recognition_timer(engine: str) -> contextlib.AbstractContextManager[None]:
 def evaluation_timer(engine: str) -> contextlib.AbstractContextManager[None]:
     """Times one answer evaluation (``with evaluation_timer("llm"): report = await ...``)."""
     return _timed(EVALUATION_DURATION, engine)
+
+
+def observe_evaluation(engine: str, outcome: str, seconds: float) -> None:
+    """One answer evaluation by the configured engine: ``ok``, ``fallback`` (another engine judged it) or
+    ``error`` (nobody could; the job retries once)."""
+    EVALUATION_DURATION.labels(engine=engine, outcome=outcome).observe(max(0.0, seconds))
+
+
+def count_evaluation_fallback(engine: str, reason: str) -> None:
+    EVALUATION_FALLBACKS.labels(engine=engine, reason=reason).inc()
 
 
 def clip_render_timer(engine: str) -> contextlib.AbstractContextManager[None]:

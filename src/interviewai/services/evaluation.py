@@ -12,8 +12,9 @@ from interviewai.domain.errors import SessionNotFound
 from interviewai.domain.evaluation import AnswerToJudge, EvaluationFailed, answer_digest
 from interviewai.domain.ports import AnswerEvaluator, EvaluationStore, JobQueue, SessionStore
 from interviewai.domain.questions import QuestionBank
-from interviewai.domain.report import InterviewReport, build_report
+from interviewai.domain.report import InterviewReport, build_report, deliveries_of
 from interviewai.domain.session import AskedQuestion, InterviewSession
+from interviewai.observability import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class EvaluationService:
         if session is None:
             raise SessionNotFound(f"No interview session with id {session_id!r}.")
         records = await self._store.for_session(session_id)
-        return build_report(session, records, self._evaluator.name)
+        return build_report(session, records, self._evaluator.name, deliveries_of(session))
 
     async def wait_for_change(self, session_id: str, timeout_s: float) -> None:
         """Return when an evaluation of this session lands in this process, or after `timeout_s`
@@ -95,13 +96,16 @@ class EvaluationService:
         question = asked.question
         rubric = self._bank.rubric_for(question) if self._bank else question.rubric
         reason = ""
+        engine = self._evaluator.name
         for attempt in range(1, MAX_ATTEMPTS + 1):
+            started = time.perf_counter()
             try:
                 async with deadline(self._timeout_s):
                     evaluation = await self._evaluator.evaluate(AnswerToJudge(question, text, rubric))
             except asyncio.CancelledError:
                 raise
             except Exception as error:
+                metrics.observe_evaluation(engine, "error", time.perf_counter() - started)
                 # Any failure (a bug included) costs this answer its feedback, never the interview.
                 reason = _describe(error)
                 logger.warning(
@@ -110,6 +114,8 @@ class EvaluationService:
                     exc_info=not isinstance(error, EvaluationFailed | TimeoutError),
                 )  # fmt: skip
                 continue
+            outcome = "fallback" if evaluation.fallback_reason else "ok"
+            metrics.observe_evaluation(engine, outcome, time.perf_counter() - started)
             await self._store.store_result(
                 session_id, position, answer_sha, evaluation, attempt, self._clock()
             )

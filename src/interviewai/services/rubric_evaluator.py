@@ -46,6 +46,14 @@ CAP_GIBBERISH = 5
 CAP_REPEAT = 5
 CAP_KEYWORDS = 5
 CAP_RAMBLE = 5
+NON_ANSWER_CAPS = {
+    "empty": 0,
+    "injection": CAP_INJECTION,
+    "gibberish": CAP_GIBBERISH,
+    "repeat": CAP_REPEAT,
+    "keywords": CAP_KEYWORDS,
+    "ramble": CAP_RAMBLE,
+}
 KNOWN_WORDS_MIN = 0.75
 FUNCTION_WORDS_MIN = 0.18
 NOVEL_SHARE_MIN = 0.3
@@ -105,12 +113,22 @@ class RubricEvaluator:
         return f"{ENGINE_VERSION}+{self._embedder.model_name}"
 
     async def evaluate(self, answer: AnswerToJudge) -> Evaluation:
+        evaluation, _ = await self.assess(answer)
+        return evaluation
+
+    def rubric_of(self, answer: AnswerToJudge) -> Rubric:
+        """The rubric an answer is judged on: its own, else its type's; EvaluationFailed when none."""
         rubric = answer.rubric or self._default_rubrics.get(answer.question.type)
         if rubric is None or not rubric.criteria:
             raise EvaluationFailed(f"no rubric for {answer.question.type.value} questions")
+        return rubric
+
+    async def assess(self, answer: AnswerToJudge) -> tuple[Evaluation, Reading]:
+        """The evaluation and what it was measured on (the llm engine reuses the non-answer signs)."""
+        rubric = self.rubric_of(answer)
         reading = await self.read(answer.question, answer.answer_text)
         # Scoring is a few microseconds of Python per sentence: not worth a thread hop.
-        return self._score(answer.question, rubric, reading)
+        return self._score(answer.question, rubric, reading), reading
 
     async def choose(self, question: Question, answer_text: str) -> FollowUp | None:
         """The follow-up an answer earns: very short, off topic, or a story without its result."""
@@ -197,16 +215,9 @@ class RubricEvaluator:
         on_topic = _scale(reading.relevance, RELEVANCE_LOW, RELEVANCE_HIGH)
         length = min(1.0, 0.4 + reading.answer.word_count / 80.0)
         score = base * (0.25 + 0.75 * on_topic) * length
-        for flag, cap in (
-            ("empty", 0),
-            ("injection", CAP_INJECTION),
-            ("gibberish", CAP_GIBBERISH),
-            ("repeat", CAP_REPEAT),
-            ("keywords", CAP_KEYWORDS),
-            ("ramble", CAP_RAMBLE),
-        ):
-            if flag in reading.flags:
-                score = min(score, cap)
+        cap = non_answer_cap(reading.flags)
+        if cap is not None:
+            score = min(score, cap)
         strengths, improvements = self._advice(criteria, rubric, reading)
         return Evaluation(
             evaluator=self.name,
@@ -327,6 +338,12 @@ class RubricEvaluator:
                 criterion = rubric.criterion(c.name)
                 improvements.append(f"{c.label}: {criterion.score_5 if criterion else 'show more of it'}")
         return tuple(strengths), tuple(improvements)
+
+
+def non_answer_cap(flags: frozenset[str]) -> int | None:
+    """The highest score (0-100) an answer with these non-answer signs may get, whoever judges it."""
+    caps = [cap for flag, cap in NON_ANSWER_CAPS.items() if flag in flags]
+    return min(caps) if caps else None
 
 
 def _overlap(point: str, lowered_sentence: str) -> int:
