@@ -23,6 +23,7 @@ from interviewai.api.metrics import router as metrics_router
 from interviewai.api.openapi import TAGS, camel_case_operation_id, install_openapi
 from interviewai.api.pages import SecurityHeaders, install_web_client
 from interviewai.api.plans import plans_router
+from interviewai.api.question_json import QuestionEncoder
 from interviewai.api.rate_limits import RateLimit, RateLimiter, parse_limit, parse_networks
 from interviewai.api.reports import reports_router
 from interviewai.api.routes import router
@@ -82,6 +83,8 @@ def create_app(
         generate_unique_id_function=camel_case_operation_id,
         dependencies=[Depends(require_session_owner), Depends(bind_log_context)],
     )
+    # Per app, not per module: the encoded spoken part of questions lives as long as this app.
+    app.state.question_encoder = QuestionEncoder()
     install_docs_pages(app)
     install_error_handlers(app)
     install_spoken_answers(app)  # before `router`: its multipart answer route shares a path with it

@@ -1,4 +1,8 @@
-"""FastAPI dependencies: the container built by the lifespan, and absolute URLs for clients."""
+"""FastAPI dependencies: the container built by the lifespan, and absolute URLs for clients.
+
+Every dependency is `async def`: FastAPI runs a plain `def` one in a worker thread, a thread hop per
+dependency per request for what is a dictionary lookup.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from interviewai.services.evaluation import EvaluationService
 from interviewai.services.plans import PlanService
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
@@ -20,14 +24,14 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def get_plans(container: ContainerDep) -> PlanService:
+async def get_plans(container: ContainerDep) -> PlanService:
     return container.plans
 
 
 PlansDep = Annotated[PlanService, Depends(get_plans)]
 
 
-def get_banks(container: ContainerDep) -> BankService:
+async def get_banks(container: ContainerDep) -> BankService:
     return container.banks
 
 
@@ -50,14 +54,14 @@ class UrlBuilder:
         return self(f"/api/v1/media/{blob_name}")
 
 
-def get_urls(request: Request, container: ContainerDep) -> UrlBuilder:
+async def get_urls(request: Request, container: ContainerDep) -> UrlBuilder:
     return UrlBuilder(container.settings.public_base_url or str(request.base_url))
 
 
 UrlsDep = Annotated[UrlBuilder, Depends(get_urls)]
 
 
-def get_evaluations(container: ContainerDep) -> EvaluationService:
+async def get_evaluations(container: ContainerDep) -> EvaluationService:
     return container.evaluations
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from typing import Any
 
 from interviewai.api.deps import UrlBuilder
 from interviewai.api.schemas import (
@@ -19,6 +20,7 @@ from interviewai.api.schemas import (
 )
 from interviewai.api.speech_presenters import speech_summary, spoken_fields
 from interviewai.domain.session import FeedbackMode, InterviewSession
+from interviewai.domain.speech import SpokenAudio
 from interviewai.services.interview import Completion, Delivery, FeedbackOptions, QuestionDelivery
 from interviewai.services.video import PresenterAssets
 from interviewai.settings import AvatarMode, Settings
@@ -102,33 +104,61 @@ def avatar_image_url(assets: PresenterAssets | None, urls: UrlBuilder) -> str:
     return urls.avatar_image()
 
 
+def question_fields(
+    delivery: QuestionDelivery, urls: UrlBuilder, assets: PresenterAssets | None
+) -> dict[str, Any]:
+    """Every field of a QuestionResponse except the spoken ones (`SPOKEN_FIELDS`)."""
+    video = delivery.video
+    follow_up = delivery.follow_up
+    question = delivery.asked.question
+    return {
+        "type": "question",
+        "question_id": delivery.asked.follow_up_id if follow_up else question.id,
+        "question_text": follow_up.text if follow_up else question.text,
+        "question_type": "follow_up" if follow_up else question.type.value,
+        "parent_question_id": question.id if follow_up else None,
+        "avatar_mode": (AvatarMode.VIDEO if video.status == "ready" else AvatarMode.AUDIO_ONLY).value,
+        "video_url": urls.media(video.blob_name) if video.status == "ready" and video.blob_name else None,
+        "idle_video_url": idle_video_url(assets, urls),
+        "audio_url": urls.media(delivery.speech.audio_name),
+        "avatar_image_url": avatar_image_url(assets, urls),
+        "current_question": delivery.asked.position,
+        "total_questions": delivery.session.total_questions,
+        "latency_ms": delivery.latency_ms,
+        "voice": delivery.speech.audio.voice_label,
+        "video_status": video.status,
+        "fallback_reason": video.fallback_reason,
+    }
+
+
+SPOKEN_FIELDS = ("audio_base64", "audio_duration", "word_timings", "visemes")
+
+
+def spoken_values(audio: SpokenAudio) -> dict[str, Any]:
+    """The spoken fields as JSON-ready values (floats as floats, as the model would coerce them)."""
+    return {
+        "audio_base64": base64.b64encode(audio.mp3).decode("ascii"),
+        "audio_duration": round(audio.duration_s, 3),
+        "word_timings": [
+            {"word": w.word, "start": float(w.start), "end": float(w.end)} for w in audio.word_timings
+        ],
+        "visemes": [
+            {"viseme": v.viseme, "start": float(v.start), "end": float(v.end)} for v in audio.visemes
+        ],
+    }
+
+
 def question_response(
     delivery: QuestionDelivery, settings: Settings, urls: UrlBuilder, assets: PresenterAssets | None = None
 ) -> QuestionResponse:
     audio = delivery.speech.audio
-    video = delivery.video
-    follow_up = delivery.follow_up
-    question = delivery.asked.question
+    spoken = spoken_values(audio)
     return QuestionResponse(
-        question_id=delivery.asked.follow_up_id if follow_up else question.id,
-        question_text=follow_up.text if follow_up else question.text,
-        question_type="follow_up" if follow_up else question.type.value,
-        parent_question_id=question.id if follow_up else None,
-        avatar_mode=(AvatarMode.VIDEO if video.status == "ready" else AvatarMode.AUDIO_ONLY).value,
-        video_url=urls.media(video.blob_name) if video.status == "ready" and video.blob_name else None,
-        idle_video_url=idle_video_url(assets, urls),
-        audio_base64=base64.b64encode(audio.mp3).decode("ascii"),
-        audio_duration=round(audio.duration_s, 3),
+        **question_fields(delivery, urls, assets),
+        audio_base64=spoken["audio_base64"],
+        audio_duration=spoken["audio_duration"],
         word_timings=[WordTimingModel(word=w.word, start=w.start, end=w.end) for w in audio.word_timings],
         visemes=[VisemeModel(viseme=v.viseme, start=v.start, end=v.end) for v in audio.visemes],
-        audio_url=urls.media(delivery.speech.audio_name),
-        avatar_image_url=avatar_image_url(assets, urls),
-        current_question=delivery.asked.position,
-        total_questions=delivery.session.total_questions,
-        latency_ms=delivery.latency_ms,
-        voice=audio.voice_label,
-        video_status=video.status,
-        fallback_reason=video.fallback_reason,
     )
 
 

@@ -30,12 +30,12 @@ from interviewai.api.openapi import error_responses
 from interviewai.api.plans import PLAN_ERRORS, role_models
 from interviewai.api.presenters import (
     avatar_image_url,
-    delivery_response,
     idle_video_url,
     session_summary,
     start_options,
     status_response,
 )
+from interviewai.api.question_json import QuestionEncoderDep, delivery_http_response
 from interviewai.api.schemas import (
     AnswerRequest,
     AvatarStatusResponse,
@@ -47,7 +47,6 @@ from interviewai.api.schemas import (
     InterviewInfoResponse,
     InterviewStep,
     MetricsResponse,
-    QuestionResponse,
     StartRequest,
     StartResponse,
     StatusResponse,
@@ -211,10 +210,14 @@ async def start_interview(
     operation_id="getQuestion",
 )
 async def current_question(
-    session_id: str, container: ContainerDep, urls: UrlsDep, wait: WaitQuery = None
-) -> QuestionResponse | CompletionResponse:
+    session_id: str,
+    container: ContainerDep,
+    urls: UrlsDep,
+    encoder: QuestionEncoderDep,
+    wait: WaitQuery = None,
+) -> Response | CompletionResponse:
     delivery = await container.interviews.current(session_id, video_wait_s=wait)
-    return delivery_response(delivery, container.settings, urls, container.avatar.assets)
+    return delivery_http_response(delivery, urls, container.avatar.assets, encoder)
 
 
 @router.post(
@@ -225,12 +228,17 @@ async def current_question(
     operation_id="submitAnswer",
 )
 async def submit_answer(
-    session_id: str, answer: AnswerRequest, container: ContainerDep, urls: UrlsDep, wait: WaitQuery = None
-) -> QuestionResponse | CompletionResponse:
+    session_id: str,
+    answer: AnswerRequest,
+    container: ContainerDep,
+    urls: UrlsDep,
+    encoder: QuestionEncoderDep,
+    wait: WaitQuery = None,
+) -> Response | CompletionResponse:
     delivery = await container.interviews.answer(
         session_id, answer.question_id, answer.answer_text, video_wait_s=wait
     )
-    return delivery_response(delivery, container.settings, urls, container.avatar.assets)
+    return delivery_http_response(delivery, urls, container.avatar.assets, encoder)
 
 
 @router.get(

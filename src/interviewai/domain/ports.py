@@ -13,6 +13,7 @@ from interviewai.domain.avatar import ClipRequest, ClipStatus, Credits, Presente
 from interviewai.domain.banks import StoredBank
 from interviewai.domain.chat import ChatMessage, JsonReply
 from interviewai.domain.evaluation import AnswerToJudge, Evaluation, EvaluationRecord
+from interviewai.domain.media import VoiceIdentity
 from interviewai.domain.media_index import Claim, MediaEntry
 from interviewai.domain.recognition import DecodedRecording, PcmAudio, Transcript
 from interviewai.domain.session import InterviewSession
@@ -33,6 +34,18 @@ class SpeechSynthesizer(Protocol):
         ...
 
     async def list_voices(self) -> list[VoiceInfo]: ...
+
+
+class Speaker(Protocol):
+    """Speaks text with the best engine available now (failover lives behind this: SpeechService)."""
+
+    def cache_candidates(self) -> list[VoiceIdentity]:
+        """Voices whose cached audio may be served, in order; the last is the one that would speak now."""
+        ...
+
+    async def speak_with_identity(self, text: str) -> tuple[SpokenAudio, VoiceIdentity]:
+        """Speak `text`; returns the audio and the identity of the engine that spoke (its media key)."""
+        ...
 
 
 class SpeechRecognizer(Protocol):

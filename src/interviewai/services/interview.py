@@ -267,7 +267,9 @@ class InterviewService:
         started = time.perf_counter()
         follow_up = asked.follow_up if asked.awaits_follow_up else None
         text = follow_up.text if follow_up is not None else asked.question.text
-        speech = await self._media.speech_for(text)
+        # Asked again (a reload, a second device): what was delivered then is in memory now.
+        served_before = (follow_up.served_at if follow_up is not None else asked.served_at) is not None
+        speech = await self._media.speech_for(text, served_before=served_before)
         wait_s = self._video_wait_s if video_wait_s is None else min(video_wait_s, self._video_wait_s)
         video = await self._avatar.video_for(text, speech, wait_s)
         elapsed_s = time.perf_counter() - started
@@ -277,7 +279,7 @@ class InterviewService:
             cache_hit=speech.from_cache and (video.status != "ready" or video.from_cache),
             seconds=elapsed_s,
         )
-        if (follow_up.served_at if follow_up is not None else asked.served_at) is None:
+        if not served_before:
             session = await self._mark_served(session.id, asked.position)
         return QuestionDelivery(
             session=session, asked=asked, speech=speech, video=video, latency_ms=latency_ms

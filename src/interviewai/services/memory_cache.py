@@ -1,0 +1,48 @@
+"""A least-recently-used map bounded by the bytes of its values, for immutable media kept in the process."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Generic, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class BytesBoundedLru(Generic[K, V]):
+    """Keeps values (each with the size it was put with) until their sizes add up past `max_bytes`, then
+    forgets the least recently used. A value larger than the whole budget is not kept at all.
+
+    Not thread-safe: it is used from the event loop only.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
+        self._entries: OrderedDict[K, tuple[V, int]] = OrderedDict()
+        self._bytes = 0
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: K) -> V | None:
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        self._entries.move_to_end(key)
+        return found[0]
+
+    def put(self, key: K, value: V, size: int) -> None:
+        if size > self._max_bytes:
+            return
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._bytes -= old[1]
+        self._entries[key] = (value, size)
+        self._bytes += size
+        while self._bytes > self._max_bytes:
+            _, (_, forgotten) = self._entries.popitem(last=False)
+            self._bytes -= forgotten
