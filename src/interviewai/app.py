@@ -29,10 +29,11 @@ from interviewai.api.reports import reports_router
 from interviewai.api.routes import router
 from interviewai.api.security import ApiKeyGuard, ApiKeys, install_log_masking, require_session_owner
 from interviewai.api.websocket import websocket_router
-from interviewai.container import build_container
+from interviewai.container import build_container, build_tracing
 from interviewai.domain.ports import SpeechRecognizer
 from interviewai.observability.asgi import RequestObserver
 from interviewai.observability.logging import REQUEST_ID_HEADER, valid_request_id
+from interviewai.observability.tracing import TELEMETRY_OFF
 from interviewai.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -61,10 +62,15 @@ def create_app(
         parse_limit(resolved.rate_limit_requests),
         redis_url=resolved.redis_url,
     )
+    # The provider exists now (FastAPI takes it); its export pipeline runs with the lifespan.
+    tracing = build_tracing(resolved)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with build_container(resolved, recognizers=recognizers) as container, _opened(limiter):
+        async with (
+            build_container(resolved, recognizers=recognizers, tracing=tracing) as container,
+            _opened(limiter),
+        ):
             app.state.container = container
             logger.info("InterviewAI %s ready (%d questions)", __version__, len(container.interviews.bank))
             yield
@@ -82,6 +88,7 @@ def create_app(
         # A route that names no operation_id gets its function's name in camelCase, not FastAPI's mash.
         generate_unique_id_function=camel_case_operation_id,
         dependencies=[Depends(require_session_owner), Depends(bind_log_context)],
+        telemetry=tracing.fastapi_telemetry() if tracing is not None else TELEMETRY_OFF,
     )
     # Per app, not per module: the encoded spoken part of questions lives as long as this app.
     app.state.question_encoder = QuestionEncoder()

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 if TYPE_CHECKING:
     from interviewai.adapters.avatar.did import DidClipRenderer
     from interviewai.adapters.llm.openai_chat import OpenAiChatModel
+    from interviewai.observability.tracing_sdk import Tracing
 
 from interviewai.adapters.blobs.files import FileBlobStore
 from interviewai.adapters.embeddings.minilm import MiniLmEmbedder
@@ -153,6 +154,16 @@ def build_speech_service(
         elif name == "piper":
             engines.append((piper, VoiceSettings(voice=settings.local_voice, **prosody)))
     return SpeechService(engines, cooldown_s=settings.tts_breaker_cooldown_s, clock=clock, closers=closers)
+
+
+def build_tracing(settings: Settings) -> Tracing | None:
+    """The tracing pipeline (not exporting yet) when OTEL_EXPORTER_OTLP_ENDPOINT is set, else None: only
+    then is the OpenTelemetry SDK imported."""
+    if not settings.tracing_enabled:
+        return None
+    from interviewai.observability.tracing_sdk import Tracing
+
+    return Tracing(settings)
 
 
 def build_avatar_renderer(settings: Settings) -> DidClipRenderer | None:
@@ -306,16 +317,26 @@ def build_evaluator(
 
 @contextlib.asynccontextmanager
 async def build_container(
-    settings: Settings, *, recognizers: Mapping[str, SpeechRecognizer] | None = None
+    settings: Settings,
+    *,
+    recognizers: Mapping[str, SpeechRecognizer] | None = None,
+    tracing: Tracing | None = None,
 ) -> AsyncIterator[Container]:
     """Open every resource the app needs and close them in reverse order on exit (`recognizers`: speech
-    recognisers built by the caller, by engine name, used instead of building them)."""
+    recognisers built by the caller, by engine name, used instead of building them; `tracing`: the app's
+    tracing pipeline, else one is made when the settings turn tracing on)."""
     bank = check_configuration(settings)
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(metrics.forget_this_process)
+        # First in, last out: every client opened below is traced, and their last spans are exported.
+        tracing = tracing or build_tracing(settings)
+        if tracing is not None:
+            await stack.enter_async_context(tracing.exporting())
         check_directories(settings)
         engine = await open_database(settings)
         stack.push_async_callback(engine.dispose)
+        if tracing is not None:
+            tracing.instrument_engine(engine)
 
         piper = await PiperSynthesizer.open(
             model_dir=settings.resolved_model_dir,

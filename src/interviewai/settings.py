@@ -177,6 +177,25 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] | None = Field(
         None, description="Empty: DEBUG when DEBUG=true, else INFO"
     )
+    otel_exporter_otlp_endpoint: str = Field(
+        "", description="OTLP/HTTP collector to send traces to (/v1/traces is added); empty: no tracing"
+    )
+    otel_exporter_otlp_headers: SecretStr = Field(
+        SecretStr(""), description="Headers for the collector, key=value,key2=value2 (an API key, say)"
+    )
+    otel_service_name: str = Field("interviewai", min_length=1, description="service.name of the spans")
+
+    @field_validator("otel_exporter_otlp_endpoint")
+    @classmethod
+    def _check_otlp_endpoint(cls, value: str) -> str:
+        value = value.strip()
+        if value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).hostname):
+            raise ValueError("must be an http:// or https:// URL of an OTLP/HTTP receiver, or empty")
+        return value
+
+    @property
+    def tracing_enabled(self) -> bool:
+        return bool(self.otel_exporter_otlp_endpoint)
 
     @field_validator("log_format", mode="before")
     @classmethod

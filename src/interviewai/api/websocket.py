@@ -41,6 +41,7 @@ from interviewai.api.ws_feedback import push_feedback
 from interviewai.container import Container
 from interviewai.domain.errors import StoreUnavailable
 from interviewai.domain.session import FeedbackMode, InterviewSession
+from interviewai.observability.tracing import span
 
 logger = logging.getLogger(__name__)
 
@@ -335,7 +336,8 @@ class InterviewConnection:
                     await self._send("ended", ended.model_dump(mode="json"))
                     await self._close(WS_NORMAL_CLOSURE)
                     return
-                await self._serve(request)
+                with span("websocket.message", message_type=request.type):
+                    await self._serve(request)
             except asyncio.CancelledError:
                 raise
             except Exception as error:

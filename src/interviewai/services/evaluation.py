@@ -15,6 +15,7 @@ from interviewai.domain.questions import QuestionBank
 from interviewai.domain.report import InterviewReport, build_report, deliveries_of
 from interviewai.domain.session import AskedQuestion, InterviewSession
 from interviewai.observability import metrics
+from interviewai.observability.tracing import span
 
 logger = logging.getLogger(__name__)
 
@@ -100,8 +101,9 @@ class EvaluationService:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             started = time.perf_counter()
             try:
-                async with deadline(self._timeout_s):
-                    evaluation = await self._evaluator.evaluate(AnswerToJudge(question, text, rubric))
+                with span("answer.evaluate", engine=engine, attempt=attempt):
+                    async with deadline(self._timeout_s):
+                        evaluation = await self._evaluator.evaluate(AnswerToJudge(question, text, rubric))
             except asyncio.CancelledError:
                 raise
             except Exception as error:

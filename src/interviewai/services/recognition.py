@@ -20,6 +20,7 @@ from interviewai.domain.errors import ProviderError
 from interviewai.domain.ports import SpeechRecognizer
 from interviewai.domain.recognition import PcmAudio, Transcript
 from interviewai.observability import metrics
+from interviewai.observability.tracing import span
 from interviewai.services.speech import CircuitBreaker, EngineHealth, EngineSlot, first_that_answers
 
 _log = logging.getLogger(__name__)
@@ -67,7 +68,10 @@ class RecognitionService:
 
     async def _attempt(self, slot: _Recognizer, audio: PcmAudio, prompt: str) -> Transcript | ProviderError:
         async def transcribe() -> Transcript:
-            with metrics.recognition_timer(slot.recognizer.engine):
+            with (
+                metrics.recognition_timer(slot.recognizer.engine),
+                span("speech.recognize", engine=slot.recognizer.engine),
+            ):
                 return await slot.recognizer.transcribe(audio, prompt)
 
         return await slot.attempt(slot.recognizer.engine, transcribe, self._wall_clock)

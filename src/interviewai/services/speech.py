@@ -32,6 +32,7 @@ from interviewai.domain.media import VoiceIdentity
 from interviewai.domain.ports import SpeechSynthesizer
 from interviewai.domain.speech import SpokenAudio, VoiceInfo, VoiceSettings
 from interviewai.observability import metrics
+from interviewai.observability.tracing import span
 
 _log = logging.getLogger(__name__)
 # One attempt of one engine, however it fails to end (Edge has its own shorter EDGE_TTS_TIMEOUT_S).
@@ -330,7 +331,7 @@ class SpeechService:
             # One attempt of one engine never outlives this, whatever the engine does inside.
             try:
                 async with deadline(ATTEMPT_DEADLINE_S):
-                    with metrics.synthesis_timer(engine):
+                    with metrics.synthesis_timer(engine), span("speech.synthesize", engine=engine):
                         return await slot.synthesizer.synthesize(text, slot.settings)
             except asyncio.TimeoutError:
                 raise ProviderError(

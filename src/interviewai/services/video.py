@@ -18,6 +18,7 @@ from interviewai.domain.media import asset_key, clip_key
 from interviewai.domain.media_index import MediaEntry, MediaState
 from interviewai.domain.ports import AvatarRenderer, BlobStore, JobQueue, MediaIndex
 from interviewai.observability import metrics
+from interviewai.observability.tracing import span
 from interviewai.services.media import QuestionSpeech, SpeechMediaService, blob_is_intact
 from interviewai.services.single_flight import SingleFlight
 
@@ -195,7 +196,7 @@ class AvatarService:
         timeout = self._settings.generation_timeout_s
 
         async def produce(claimed: MediaEntry) -> MediaEntry:
-            with metrics.clip_render_timer(PROVIDER):
+            with metrics.clip_render_timer(PROVIDER), span("avatar.render", provider=PROVIDER):
                 return await render_clip(claimed.provider_ref)
 
         async def render_clip(clip_id: str | None) -> MediaEntry:
@@ -258,7 +259,7 @@ class AvatarService:
         renderer = self._renderer
         assert renderer is not None
         try:
-            with metrics.clip_render_timer(PROVIDER):
+            with metrics.clip_render_timer(PROVIDER), span("avatar.render", provider=PROVIDER):
                 async with deadline(wait_s):
                     clip_id = await renderer.create_clip(self._clip_request(text, speech))
                     self.clips_created += 1

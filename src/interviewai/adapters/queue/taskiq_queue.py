@@ -24,6 +24,7 @@ from interviewai.deadlines import deadline
 from interviewai.domain.ports import JobHandler
 from interviewai.observability import metrics
 from interviewai.observability.jobs import job_context, job_labels
+from interviewai.observability.tracing import enqueue_span
 
 logger = logging.getLogger(__name__)
 
@@ -217,7 +218,7 @@ class TaskiqJobQueue:
             if not self._distributed:
                 self._waiting = max(0, self._waiting - 1)
             try:
-                with job_context(context.message.labels), metrics.job_running(name):
+                with job_context(name, context.message.labels), metrics.job_running(name):
                     await handler(**arguments)
             except asyncio.CancelledError:
                 raise
@@ -235,7 +236,8 @@ class TaskiqJobQueue:
         try:
             # A broker that hangs must not hang the request that queues: it fails after a short deadline.
             async with deadline(ENQUEUE_DEADLINE_S):
-                await task.kicker().with_labels(**job_labels()).kiq(**arguments)
+                with enqueue_span(name):
+                    await task.kicker().with_labels(**job_labels()).kiq(**arguments)
         except BaseException:
             if not self._distributed:
                 self._waiting -= 1
