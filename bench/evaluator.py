@@ -11,8 +11,10 @@ Figures (docs/benchmarks.md):
 - adversarial below adequate: the share of adversarial answers that score below every adequate answer to
   the same question (target 100%);
 - verbatim: the share of evidence quotes that are exact substrings of their answer (target 100%);
-- ms per answer: wall time of one `evaluate` call, after one warm-up pass (median and p95);
-- fallbacks (llm): answers the llm engine handed to the rubric engine, with the reasons.
+- ms per answer: wall time of one `evaluate` call, after one warm-up pass (median and p95; for llm, after
+  one warm-up call, and including the rubric engine that runs first);
+- fallbacks (llm): answers the llm engine handed to the rubric engine, with the reasons (the figures above
+  are of what the product stores: the model's judgements where they passed, rubric's elsewhere).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ import statistics
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +35,14 @@ import yaml
 
 from interviewai.adapters.embeddings.minilm import MiniLmEmbedder
 from interviewai.adapters.evaluation.vocabulary import english_vocabulary
+from interviewai.adapters.llm.openai_chat import OpenAiChatModel
 from interviewai.adapters.question_bank import load_question_bank
+from interviewai.domain.chat import ChatMessage, JsonReply
 from interviewai.domain.evaluation import AnswerToJudge, Evaluation, is_verbatim
-from interviewai.domain.ports import AnswerEvaluator
+from interviewai.domain.ports import AnswerEvaluator, ChatModel
+from interviewai.services.llm_evaluator import LlmEvaluator
 from interviewai.services.rubric_evaluator import RubricEvaluator
+from interviewai.simulators.local_llm import LocalLlmServer
 
 DATA = Path(__file__).parent / "data" / "labelled_answers.yaml"
 RANK = {"strong": 3, "adequate": 2, "weak": 1, "off_topic": 0}
@@ -50,6 +56,8 @@ class Scored:
     answer: str
     evaluation: Evaluation
     ms: float
+    raw: Mapping[str, Any] | None = None
+    """The chat model's reply as it came (llm engine), before any check."""
 
 
 def load_answers(path: Path = DATA) -> list[dict[str, Any]]:
@@ -58,20 +66,101 @@ def load_answers(path: Path = DATA) -> list[dict[str, Any]]:
     return answers
 
 
-async def run(evaluator: AnswerEvaluator, answers: list[dict[str, Any]]) -> list[Scored]:
+class RecordingChat:
+    """A ChatModel that keeps the last reply it passed on, so the bench can judge the model's raw output."""
+
+    def __init__(self, chat: ChatModel) -> None:
+        self._chat = chat
+        self.last: Mapping[str, Any] | None = None
+
+    @property
+    def model_name(self) -> str:
+        return self._chat.model_name
+
+    async def complete_json(
+        self,
+        messages: Sequence[ChatMessage],
+        schema: Mapping[str, Any],
+        *,
+        schema_name: str,
+        max_tokens: int,
+        timeout_s: float | None = None,
+        temperature: float = 0.0,
+    ) -> JsonReply:
+        reply = await self._chat.complete_json(
+            messages, schema, schema_name=schema_name, max_tokens=max_tokens, timeout_s=timeout_s,
+            temperature=temperature,
+        )  # fmt: skip
+        self.last = reply.data
+        return reply
+
+    def take(self) -> Mapping[str, Any] | None:
+        last, self.last = self.last, None
+        return last
+
+
+def raw_figures(scored: list[Scored]) -> dict[str, Any]:
+    """What the model said before the checks: its criteria's mean as a score, and how many of its quotes
+    were verbatim. Replies without a 1-5 score for every criterion count as unusable."""
+    usable: list[Scored] = []
+    offered = verbatim = 0
+    for item in scored:
+        criteria = item.raw.get("criteria") if item.raw is not None else None
+        if not isinstance(criteria, dict) or not criteria:
+            continue
+        values = [c.get("score") if isinstance(c, dict) else None for c in criteria.values()]
+        for c in criteria.values():
+            for quote in c.get("evidence", []) if isinstance(c, dict) else []:
+                if isinstance(quote, str) and quote.strip():
+                    offered += 1
+                    verbatim += is_verbatim(quote.strip(), item.answer)
+        if all(isinstance(v, int) and 1 <= v <= 5 for v in values):
+            score = round((statistics.fmean(v for v in values if isinstance(v, int)) - 1) / 4 * 100)
+            usable.append(replace(item, evaluation=replace(item.evaluation, score=score, criteria=())))
+    figures = metrics(usable) if usable else {}
+    return {
+        "replies": sum(1 for i in scored if i.raw is not None),
+        "usable": len(usable),
+        "pairs": figures.get("pairs", 0),
+        "pairwise_accuracy": figures.get("pairwise_accuracy", 0.0),
+        "adversarial": figures.get("adversarial", 0),
+        "adversarial_below_adequate": figures.get("adversarial_below_adequate", 0.0),
+        "quotes": offered,
+        "verbatim": verbatim / offered if offered else 0.0,
+        "mean_by_label": {
+            label: statistics.fmean(i.evaluation.score for i in usable if i.label == label)
+            for label in sorted({i.label for i in usable})
+        },
+    }
+
+
+async def run(
+    evaluator: AnswerEvaluator,
+    answers: list[dict[str, Any]],
+    *,
+    warm_all: bool = True,
+    recorder: RecordingChat | None = None,
+) -> list[Scored]:
     bank = load_question_bank(None)
     jobs = []
     for record in answers:
         question = bank.question(int(record["question_id"]))
         assert question is not None, record["question_id"]
         jobs.append((record, AnswerToJudge(question, str(record["answer"] or ""), bank.rubric_for(question))))
-    for _, job in jobs:  # warm-up: first calls load caches and the model's arenas
+    # Warm-up: first calls load caches and the model's arenas (one call for a chat model: seconds each).
+    for _, job in jobs if warm_all else jobs[:1]:
         await evaluator.evaluate(job)
     scored = []
     for record, job in jobs:
         started = time.perf_counter()
         evaluation = await evaluator.evaluate(job)
         elapsed = (time.perf_counter() - started) * 1000
+        raw = recorder.take() if recorder is not None else None
+        if recorder is not None:  # minutes per run: show progress
+            print(
+                f"{len(scored) + 1}/{len(jobs)} {elapsed / 1000:.1f} s {evaluation.evaluator}",
+                file=sys.stderr,
+            )
         scored.append(
             Scored(
                 job.question.id,
@@ -80,6 +169,7 @@ async def run(evaluator: AnswerEvaluator, answers: list[dict[str, Any]]) -> list
                 job.answer_text,
                 evaluation,
                 elapsed,
+                raw,
             )
         )
     return scored
@@ -113,8 +203,12 @@ def metrics(scored: list[Scored]) -> dict[str, Any]:
     quotes = [(q, i.answer) for i in scored for c in i.evaluation.criteria for q in c.evidence]
     verbatim = sum(1 for q, text in quotes if is_verbatim(q, text))
     times = sorted(i.ms for i in scored)
+    judged = [i for i in scored if not i.evaluation.fallback_reason]
+    own_quotes = [(q, i.answer) for i in judged for c in i.evaluation.criteria for q in c.evidence]
     return {
         "answers": len(scored),
+        "judged_by_engine": len(judged),
+        "engine_quotes": len(own_quotes),
         "pairs": pairs,
         "pairwise_accuracy": correct / pairs if pairs else 1.0,
         "adversarial": adversarial,
@@ -153,10 +247,19 @@ def report(name: str, figures: dict[str, Any], details: bool, scored: list[Score
         f"  ms per answer: median {figures['ms_median']:.1f}, p95 {figures['ms_p95']:.1f}, "
         f"mean {figures['ms_mean']:.1f}"
     )
+    if name != "rubric":
+        print(
+            f"  judged by {name} itself: {figures['judged_by_engine']} of {figures['answers']} "
+            f"({figures['engine_quotes']} of its quotes kept, every one verbatim by construction)"
+        )
     if figures["fallbacks"]:
         print(f"  fallbacks to rubric: {sum(figures['fallbacks'].values())}")
-        for reason, count in figures["fallbacks"].most_common():
-            print(f"    {count} x {reason}")
+        kinds = Counter(": ".join(reason.split(": ")[:2]) for reason in figures["fallbacks"].elements())
+        for kind, count in kinds.most_common():
+            print(f"    {count} x {kind}")
+        if details:
+            for reason, count in figures["fallbacks"].most_common():
+                print(f"      {count} x {reason}")
     if details:
         for item in sorted(scored, key=lambda i: (i.question_id, -RANK.get(i.label, -1))):
             print(f"  q{item.question_id:<2} {item.label:<11} {item.kind:<9} {item.evaluation.score:>3}")
@@ -178,15 +281,59 @@ async def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="embedding threads (default 1)")
     parser.add_argument("--details", action="store_true")
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--llm-url", default="", help="LLM_API_URL of the chat model (llm engine)")
+    parser.add_argument("--llm-model", default="", help="LLM_MODEL")
+    parser.add_argument("--llm-key", default="", help="LLM_API_KEY (default none)")
+    parser.add_argument(
+        "--serve-smollm2", action="store_true", help="serve the packaged SmolLM2-135M on loopback and use it"
+    )
+    parser.add_argument("--llm-threads", type=int, default=1, help="threads of the local model (default 1)")
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, help="deadline of one judgement (default 120 s)"
+    )
+    parser.add_argument("--limit", type=int, default=0, help="only the first N answers (0: all)")
     options = parser.parse_args()
     answers = load_answers(options.data)
+    if options.limit:
+        answers = answers[: options.limit]
     async with rubric_engine(options.threads) as rubric:
         if options.engine == "rubric":
             scored = await run(rubric, answers)
             report("rubric", metrics(scored), options.details, scored)
             return 0
-    print("the llm engine is not wired into this bench yet", file=sys.stderr)
-    return 2
+        with contextlib.ExitStack() as stack:
+            url, model, key = options.llm_url, options.llm_model, options.llm_key
+            if options.serve_smollm2:
+                server = stack.enter_context(LocalLlmServer(threads=options.llm_threads))
+                url, model, key = server.url, server.model, server.api_key
+            if not url or not model:
+                print("--engine llm needs --llm-url and --llm-model, or --serve-smollm2", file=sys.stderr)
+                return 2
+            chat = OpenAiChatModel(url, model, api_key=key, timeout_s=options.timeout)
+            try:
+                recorder = RecordingChat(chat)
+                engine = LlmEvaluator(recorder, rubric, timeout_s=options.timeout)
+                started = time.perf_counter()
+                scored = await run(engine, answers, warm_all=False, recorder=recorder)
+                print(f"model: {model} at {url}; {time.perf_counter() - started:.0f} s in all")
+                report("llm", metrics(scored), options.details, scored)
+                raw = raw_figures(scored)
+                print(f"the model's own replies, before the checks ({raw['replies']} replies):")
+                print(f"  with a 1-5 score for every criterion: {raw['usable']}")
+                print(
+                    f"  pairwise ranking accuracy of its scores: {raw['pairwise_accuracy']:.3f} "
+                    f"({raw['pairs']} pairs)"
+                )
+                print(
+                    f"  adversarial below every adequate answer: {raw['adversarial_below_adequate']:.3f} "
+                    f"({raw['adversarial']} adversarial)"
+                )
+                print(f"  quotes verbatim: {raw['verbatim']:.3f} of {raw['quotes']}")
+                means = ", ".join(f"{k} {v:.0f}" for k, v in raw["mean_by_label"].items())
+                print(f"  mean score by label: {means}")
+            finally:
+                await chat.aclose()
+    return 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from conftest import RunningApp, SettingsFactory
 from interviewai.app import create_app
@@ -169,3 +170,17 @@ STRONG_BEHAVIOURAL = (
 def _schema_name(request: RecordedRequest) -> str:
     name: str = request.body["response_format"]["json_schema"]["name"]
     return name
+
+
+def test_the_llm_engine_needs_a_chat_model_and_a_shorter_deadline(make_settings: SettingsFactory) -> None:
+    with pytest.raises(ValidationError, match="EVALUATOR=llm needs LLM_API_URL"):
+        make_settings(evaluator="llm")
+    with pytest.raises(ValidationError, match="LLM_EVALUATION_TIMEOUT_S must be shorter"):
+        make_settings(
+            evaluator="llm",
+            llm_api_url="http://127.0.0.1:9/v1",
+            llm_model="m",
+            llm_evaluation_timeout_s=60,
+            evaluation_timeout_s=60,
+        )
+    assert make_settings().evaluator == "rubric", "rubric stays the default"
