@@ -3,8 +3,11 @@ outbound HTTP and WebSocket calls, jobs linked to the request that queued them; 
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -14,6 +17,7 @@ from typing import Any
 
 import edge_tts.constants
 import httpx
+import pytest
 from aiohttp import web
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -31,6 +35,7 @@ from interviewai.simulators.did import DidSimulator
 from interviewai.simulators.edge_tts import EdgeTtsSimulator
 from live_server import REPO, serve_app
 from test_feedback_api import report_when_ready
+from test_redis_worker import REDIS_URL, broker_queue  # noqa: F401  (a fixture, requested by name)
 
 TWO_QUESTIONS = (
     '[{"id": 1, "type": "introduction", "text": "Tell me about yourself."},'
@@ -280,3 +285,64 @@ def test_off_never_loads_the_sdk(tmp_path: Path, model_dir: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+@pytest.mark.redis
+async def test_a_clip_rendered_by_a_worker_joins_the_trace_of_the_request_that_queued_it(
+    make_settings: SettingsFactory, tmp_path: Path, model_dir: Path, broker_queue: str
+) -> None:
+    bank = tmp_path / "two.json"
+    bank.write_text(TWO_QUESTIONS)
+    async with OtlpReceiver() as receiver, DidSimulator(queue_delay_s=0.05, render_factor=0.05) as did:
+        common = {
+            "BROKER_URL": REDIS_URL,
+            "BROKER_QUEUE": broker_queue,
+            "DID_API_URL": did.url,
+            "DID_API_KEY": did.api_key,
+            "DID_POLL_INITIAL_S": "0.02",
+            "DID_POLL_MAX_S": "0.1",
+            "QUESTION_BANK": str(bank),
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+        }
+        settings = make_settings(
+            **{name.lower(): value for name, value in common.items()}, otel_service_name="api"
+        )
+        worker_env = {
+            **os.environ,
+            **common,
+            "DATA_DIR": str(settings.data_dir),
+            "MODEL_DIR": str(model_dir),
+            "TTS_ENGINES": "piper",
+            "LOOKAHEAD": "false",
+            "OTEL_SERVICE_NAME": "worker",
+        }
+        async with serve_app(settings) as live, httpx.AsyncClient(base_url=live.http, timeout=60) as client:
+            session = (await client.post("/api/v1/interview/start")).json()["session_id"]
+            asked = (await client.get(f"/api/v1/interview/{session}/question", params={"wait": 0})).json()
+            assert asked["video_status"] == "pending", "the API only queues the clip"
+            worker = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "interviewai.cli", "worker", "--concurrency", "2",
+                cwd=REPO, env=worker_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )  # fmt: skip
+            try:
+                ready = await client.get(f"/api/v1/interview/{session}/question", params={"wait": 30})
+                assert ready.json()["video_status"] == "ready", ready.text
+            finally:
+                # SIGINT: the worker stops and flushes its spans to the receiver (this loop keeps serving it).
+                worker.send_signal(signal.SIGINT)
+                _, errors = await asyncio.wait_for(worker.communicate(), timeout=30)
+            assert worker.returncode == 0, errors.decode()
+
+    publish = receiver.one("render_clip publish", PRODUCER)
+    asked_twice = receiver.named("GET /api/v1/interview/{session_id}/question", SERVER)
+    (question,) = [q for q in asked_twice if q in receiver.ancestors(publish)]
+    job = receiver.one("render_clip process", CONSUMER)
+    assert (publish.service, job.service) == ("api", "worker")
+    assert question in receiver.ancestors(publish)
+    assert job.parent_id == publish.span_id and job.trace_id == question.trace_id
+    # The enqueue was a Redis command of the request; the render and its D-ID calls ran in the worker.
+    redis_commands = [s for s in receiver.spans if s.attributes.get("db.system") == "redis"]
+    assert any(s.service == "api" for s in receiver.under(publish, redis_commands))
+    (render,) = receiver.under(job, receiver.named("avatar.render"))
+    did_calls = [s for s in receiver.under(render, receiver.spans) if s.kind == CLIENT]
+    assert did_calls and {s.service for s in did_calls} == {"worker"}
