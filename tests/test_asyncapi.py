@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from conftest import SettingsFactory
 from interviewai.api import websocket as ws_module
 from interviewai.api.asyncapi import CLIENT_MESSAGES, SERVER_MESSAGES, asyncapi_document, asyncapi_yaml
 from live_server import serve_app
+from npm_tools import npm_tools
 
 REPO = Path(__file__).resolve().parents[1]
 DOCUMENT = REPO / "docs" / "asyncapi.yaml"
@@ -111,3 +113,36 @@ async def test_a_whole_interview_sends_only_documented_messages(make_settings: S
 def test_the_document_describes_the_websocket_path() -> None:
     document = asyncapi_document()
     assert document["channels"]["interview"]["address"] == ws_module.websocket_router().routes[0].path  # type: ignore[attr-defined]
+
+
+# The official AsyncAPI parser (@asyncapi/parser, with its Spectral rules) reads the committed document.
+PARSE = """
+const fs = require("fs");
+const { Parser } = require("@asyncapi/parser");
+(async () => {
+  const { document, diagnostics } = await new Parser().parse(fs.readFileSync(process.argv[1], "utf8"));
+  const names = document ? document.allMessages().all().map((m) => m.name()) : [];
+  const found = diagnostics.map((d) => ({ severity: d.severity, code: d.code, message: d.message, path: d.path }));
+  console.log(JSON.stringify({ parsed: document !== undefined, names, diagnostics: found }));
+})();
+"""
+
+
+def test_the_official_asyncapi_parser_accepts_the_document() -> None:
+    tools = npm_tools()
+    result = subprocess.run(
+        ["node", "-e", PARSE, str(DOCUMENT)],
+        cwd=tools,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    # Spectral's severities: 0 error, 1 warning, 2 information, 3 hint.
+    errors = [d for d in report["diagnostics"] if d["severity"] == 0]
+    warnings = [d for d in report["diagnostics"] if d["severity"] == 1]
+    assert report["parsed"] and not errors, errors
+    assert not warnings, warnings
+    assert set(report["names"]) == set(CLIENT_MESSAGES) | set(SERVER_MESSAGES)
