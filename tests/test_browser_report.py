@@ -305,3 +305,70 @@ def test_an_interview_runs_with_api_keys_on(tmp_path: Path, model_dir: Path) -> 
         wait_for(lambda: state_of(driver) == "ready", 30, "the start screen")
         assert "api_key" not in driver.current_url
         assert page_problems(driver) == []
+
+
+# The report is re-read while pending: fetch answers `pending` twice, then `ready`; a push cuts the wait.
+PENDING_THEN_READY = """
+const done = arguments[arguments.length - 1];
+const replies = ["pending", "pending", "ready"];
+const seen = [];
+window.fetch = async (url) => {
+  const status = replies.shift() ?? "ready";
+  seen.push([String(url).split("/api/v1/")[1], status]);
+  return new Response(JSON.stringify({status, overall: {score: 55, band: "fair", summary: "s"}, questions: []}));
+};
+import("/web/report.js").then(async ({ followReport, reportChanged }) => {
+  const box = document.getElementById("report");
+  const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const following = followReport("session_x", {onSettled: () => seen.push(["settled", box.dataset.status])});
+  await pause(100);
+  const during = [box.dataset.status, seen.length];
+  reportChanged();  // as on `feedback` or `report_ready`: re-read now, not after the 1 s poll interval
+  await pause(300);
+  const woken = seen.length;
+  await following;
+  done({during, woken, seen, after: box.dataset.status});
+});
+"""
+
+
+def test_a_pending_report_is_shown_as_pending_and_re_read_until_ready(server: str, tmp_path: Path) -> None:
+    with chromium(tmp_path / "profile") as driver:
+        driver.get(server + "/")
+        wait_for(lambda: state_of(driver) == "ready", 30, "the page")
+        result = driver.execute_async_script(PENDING_THEN_READY)
+        assert result["during"] == ["pending", 1]
+        assert result["woken"] == 2, "a push makes the client read the report again at once"
+        assert result["seen"] == [
+            ["interview/session_x/report", "pending"],
+            ["interview/session_x/report", "pending"],
+            ["interview/session_x/report", "ready"],
+            ["settled", "ready"],
+        ]
+        assert result["after"] == "ready"
+
+
+# No WebSocket to be had (a proxy that refuses upgrades): the client must carry on over HTTP.
+NO_WEBSOCKET = """
+window.WebSocket = class { constructor() { throw new Error("no WebSocket here"); } };
+"""
+
+
+def test_practice_mode_over_http_when_the_socket_cannot_be_had(server: str, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    with chromium(tmp_path / "profile") as driver:
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": NO_WEBSOCKET})
+        driver.get(server + "/")
+        wait_for(lambda: state_of(driver) == "ready", 30, "the page")
+        driver.find_element(By.ID, "practice-feedback").click()
+        driver.find_element(By.ID, "start-button").click()
+        wait_for(lambda: question_on_screen(driver) == "1", 60, "question 1")
+        answer_with(driver, STRONG_INTRO)
+        wait_for(lambda: question_on_screen(driver) == "2", 60, "question 2 (no follow-ups asked for)")
+        card = driver.find_element(By.ID, "feedback-card")
+        wait_for(
+            lambda: card.is_displayed() and card.get_attribute("data-question-id") == "1", 60, "the card"
+        )
+        assert "Score " in card.text
+        assert page_problems(driver) == []

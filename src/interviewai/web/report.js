@@ -105,7 +105,8 @@ function deliveryLine(delivery) {
 function judgedBy(question) {
   const bits = [];
   if (question.evaluator) bits.push(`Judged by ${question.evaluator}`);
-  if (question.reason) bits.push(question.status === "failed" ? `Not judged: ${question.reason}` : question.reason);
+  const reason = question.reason ?? question.fallback_reason;
+  if (reason) bits.push(question.status === "failed" ? `Not judged: ${reason}` : reason);
   return bits.length ? node("p", "judged muted", bits.join(" · ")) : null;
 }
 
