@@ -227,9 +227,11 @@ import("/web/report.js").then(({ renderReport, highlight }) => {
   });
   const box = document.getElementById("report");
   const pending = [box.dataset.status, box.textContent, box.querySelectorAll("img").length];
-  renderReport({status: "ready", overall: {score: 71, band: "good"}, questions: []});
+  renderReport({status: "ready", overall: {score: 71, band: "good"}, questions: [],
+                delivery: {words_per_minute: 142.4, pace: "steady", filler_words: 1, long_pauses: 2,
+                           longest_pause_s: 2.26, spoken_answers: 2}});
   const ready = [box.dataset.status, document.getElementById("report-score").textContent,
-                 document.getElementById("report-band").dataset.band];
+                 document.getElementById("report-band").dataset.band, box.querySelector(".delivery").textContent];
   const holder = document.createElement("p");
   holder.append(...highlight("a <b>x</b> b a", [{quote: "a", name: "n", label: "N"},
                                                 {quote: "<b>x</b>", name: "m", label: "M"}]));
@@ -246,7 +248,12 @@ def test_the_report_renders_pending_odd_and_hostile_reports_safely(server: str, 
         status, text, images = result["pending"]
         assert status == "pending" and "still being judged" in text and images == 0
         assert "<img src=x id=bad1>" in text, "shown as text"
-        assert result["ready"] == ["ready", "71", "good"]
+        assert result["ready"] == [
+            "ready",
+            "71",
+            "good",
+            "Spoken answers: 142 words a minute (steady) · 1 filler word · 2 long pauses (longest 2.3 s)",
+        ]
         assert result["html"] == (
             '<mark class="evidence" data-criteria="n" title="Evidence for: N">a</mark> '
             '<mark class="evidence" data-criteria="m" title="Evidence for: M">&lt;b&gt;x&lt;/b&gt;</mark> b '

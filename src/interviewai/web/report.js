@@ -94,12 +94,27 @@ function criterionItem(criterion) {
   return item;
 }
 
-function deliveryLine(delivery) {
+// Pace, fillers and pauses of spoken answers (docs/feedback.md); other figures are listed as they come.
+function deliveryLine(delivery, lead = "Delivery") {
   if (!delivery || typeof delivery !== "object") return null;
-  const parts = Object.entries(delivery)
-    .filter(([, value]) => ["number", "string", "boolean"].includes(typeof value))
-    .map(([name, value]) => `${name.replaceAll("_", " ")}: ${isScore(value) ? Math.round(value * 10) / 10 : value}`);
-  return parts.length ? node("p", "delivery muted", `Delivery · ${parts.join(" · ")}`) : null;
+  const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+  const parts = [];
+  if (isScore(delivery.words_per_minute)) {
+    const pace = delivery.pace ? ` (${delivery.pace})` : "";
+    parts.push(`${Math.round(delivery.words_per_minute)} words a minute${pace}`);
+  }
+  if (isScore(delivery.filler_words)) parts.push(count(delivery.filler_words, "filler word", "filler words"));
+  if (isScore(delivery.long_pauses)) {
+    const longest = delivery.long_pauses && isScore(delivery.longest_pause_s);
+    const detail = longest ? ` (longest ${delivery.longest_pause_s.toFixed(1)} s)` : "";
+    parts.push(count(delivery.long_pauses, "long pause", "long pauses") + detail);
+  }
+  if (!parts.length) {
+    for (const [name, value] of Object.entries(delivery)) {
+      if (["number", "string", "boolean"].includes(typeof value)) parts.push(`${name.replaceAll("_", " ")}: ${value}`);
+    }
+  }
+  return parts.length ? node("p", "delivery muted", `${lead}: ${parts.join(" · ")}`) : null;
 }
 
 function judgedBy(question) {
@@ -159,6 +174,8 @@ export function renderReport(report) {
   } else if (status === "ready") {
     parts.push(node("p", "report-note muted", "No answers were judged, so there is no score."));
   }
+  const spoken = deliveryLine(report.delivery, "Spoken answers");
+  if (spoken) parts.push(spoken);
   if (report.strengths?.length) parts.push(node("p", "list-title", "Strengths"), list("strengths", report.strengths));
   if (report.improvements?.length) {
     parts.push(node("p", "list-title", "To improve"), list("improvements", report.improvements));
