@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -49,7 +50,8 @@ class CountingRecognizer:
 
     def __init__(self, inner: WhisperRecognizer) -> None:
         self.inner = inner
-        self.calls: list[float] = []
+        self.calls: list[float] = []  # the seconds of audio of each call
+        self.called_at: list[float] = []  # time.monotonic() of each call
 
     @property
     def engine(self) -> str:
@@ -61,6 +63,7 @@ class CountingRecognizer:
 
     async def transcribe(self, audio: PcmAudio, prompt: str = "") -> Transcript:
         self.calls.append(audio.duration_s)
+        self.called_at.append(time.monotonic())
         return await self.inner.transcribe(audio, prompt)
 
 

@@ -6,10 +6,17 @@ import threading
 
 import pytest
 
-from interviewai.adapters.audio.decoding import StreamDecoder, cut_point, decode_upload, is_silent
+from interviewai.adapters.audio.decoding import (
+    StreamDecoder,
+    cut_point,
+    decode_upload,
+    is_silent,
+    last_sound_s,
+)
 from interviewai.adapters.recognition.whisper import WhisperRecognizer
 from interviewai.domain.errors import AudioTooLong, ProviderError, UnreadableAudio, UnsupportedAudio
-from interviewai.domain.recognition import SAMPLE_RATE, PcmAudio, RecognizedWord, speech_metrics
+from interviewai.domain.recognition import SAMPLE_RATE, PcmAudio, RecognizedWord, Transcript, speech_metrics
+from interviewai.services.live_transcription import split_transcript
 from interviewai.services.recognition import RecognitionService
 from interviewai.services.speech import BreakerState
 from spoken_audio import FORMATS, encode, word_error_rate
@@ -101,6 +108,30 @@ def test_pauses_cut_long_audio(speak: SpeakPcm) -> None:
     # The last pause: either the silence between the two sentences or the trailing one.
     assert cut is not None and cut >= first_len - 0.6
     assert cut_point(PcmAudio(one[:SAMPLE_RATE]), min_chunk_s=2.0, max_chunk_s=30.0) is None
+
+
+def test_the_last_sound_is_found_before_the_trailing_silence(speak: SpeakPcm) -> None:
+    spoken = speak("I would measure it first.")  # half a second of silence on each side
+    end = last_sound_s(PcmAudio(spoken))
+    assert len(spoken) / 2 / SAMPLE_RATE - 0.8 <= end <= len(spoken) / 2 / SAMPLE_RATE - 0.4
+    assert last_sound_s(PcmAudio(b"\x00\x00" * SAMPLE_RATE)) == 0.0
+    assert last_sound_s(PcmAudio(b"")) == 0.0
+
+
+def test_a_transcript_splits_at_a_cut_with_its_punctuation() -> None:
+    words = tuple(
+        RecognizedWord(w, s, e, 0.9)
+        for w, s, e in [("First,", 0.1, 0.5), ("we", 0.6, 0.8), ("copied.", 0.9, 1.4), ("Then", 2.0, 2.3)]
+    )
+    heard = Transcript("First, we copied. Then", words, 3.0, "whisper", "tiny.en")
+    before, after = split_transcript(heard, 1.7)
+    assert before.text == "First, we copied." and before.words == words[:3] and before.duration_s == 1.7
+    assert after.text == "Then" and after.words == (RecognizedWord("Then", 0.3, 0.6, 0.9),)
+    assert after.duration_s == pytest.approx(1.3)
+    # A text with more tokens than there are words: rebuilt from the words.
+    other = Transcript("First we copied then, um", words, 3.0, "openai", "whisper-1")
+    assert split_transcript(other, 0.7)[0].text == "First,"
+    assert split_transcript(other, 0.7)[1].text == "we copied. Then"
 
 
 def test_speech_metrics_from_words() -> None:

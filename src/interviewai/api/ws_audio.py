@@ -1,10 +1,10 @@
 """Spoken answers over the interview WebSocket: `answer_audio_start`, binary frames, `answer_audio_end`.
 
-While the audio arrives it is decoded and recognised in parts (services/live_transcription.py) and every
-newly heard part is pushed as `transcript {question_id, text, final: false}`. After `answer_audio_end` the
-tail is recognised, `transcript {..., final: true}` goes out with the words and metrics, then the next
-`question` (or `complete`). Every refusal is an `error` message; the socket stays open and the session is
-untouched.
+While the audio arrives it is decoded and recognised incrementally (services/live_transcription.py) and
+what is heard so far is pushed as `transcript {question_id, text, final: false}`. After `answer_audio_end`
+the rest is recognised, `transcript {..., final: true}` goes out with the words and metrics, then the next
+`question` (or `complete`) with the same additions as the HTTP answer's response. Every refusal is an
+`error` message; the socket stays open and the session is untouched.
 """
 
 from __future__ import annotations
@@ -134,13 +134,14 @@ class AudioAnswers:
             self._live = None
             self._finishing = False
         fields = heard_fields(heard, live.session_id, live.question_id, self._urls)
-        fields.pop("answer_source")
-        text = fields.pop("answer_transcript")
+        final = {k: v for k, v in fields.items() if k not in {"answer_source", "answer_transcript"}}
         await self._send(
-            "transcript", {"question_id": live.question_id, "text": text, "final": True, **fields}
+            "transcript",
+            {"question_id": live.question_id, "text": heard.transcript, "final": True, **final},
         )
         response = delivery_response(heard.delivery, self._settings, self._urls, self._assets())
-        await self._send(response.type, response.model_dump(mode="json"))
+        # The same body as the HTTP answer's: the next step plus what was heard, answer_audio_url included.
+        await self._send(response.type, {**response.model_dump(mode="json"), **fields})
 
     def close(self) -> None:
         """The socket is going: abandon an open answer."""

@@ -102,6 +102,10 @@ class AudioDecoder(Protocol):
         """True when nothing in `audio` is loud enough to be speech."""
         ...
 
+    def last_sound_s(self, audio: PcmAudio) -> float:
+        """Where the last sound in `audio` ends, in seconds from its start (0.0 when it is all quiet)."""
+        ...
+
     def cut_point(self, audio: PcmAudio, min_chunk_s: float, max_chunk_s: float) -> float | None:
         """Where to split `audio` so the first part can be recognised on its own: the middle of the last
         pause after `min_chunk_s`, the quietest moment once it is longer than `max_chunk_s`, else None."""

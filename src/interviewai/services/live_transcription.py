@@ -1,9 +1,13 @@
-"""A spoken answer streamed live: recognised in parts while the candidate speaks, the tail at the end.
+"""A spoken answer streamed live: recognised while the candidate speaks, so little is left for the end.
 
-The decoded audio is cut at pauses (at least ``min_chunk_s`` long, or anyway after ``max_chunk_s``) and
-each part is recognised as soon as it is cut, with the text before it as context; the candidate sees it
-as a ``transcript`` partial. When the stream ends only the audio after the last cut is left to recognise,
-so the wait after the last word depends on that tail, not on the length of the answer.
+The decoded audio after the last commit (the "pending" audio) is recognised again each time another
+``partial_every_s`` of it has arrived, or as soon as the candidate pauses; what that pass heard (the
+"guess") is pushed as a ``transcript`` partial after the committed text. Once the pending audio holds a
+pause past ``min_chunk_s`` (or is longer than ``max_chunk_s``), the guess's words before the pause are
+committed and that audio is never recognised again. When the stream ends, the last guess is the answer's
+tail if nothing was said after the audio it heard (the pass that starts when the candidate falls silent is
+usually that one); otherwise only the pending audio is recognised. So the wait after the last word depends
+on that tail (at most ``max_chunk_s`` and a step), never on the length of the answer.
 """
 
 from __future__ import annotations
@@ -33,6 +37,11 @@ _KEPT = {"webm": ("webm", "audio/webm"), "ogg": ("ogg", "audio/ogg"), "wav": ("w
 PROMPT_CHARS = 300
 Spawn = Callable[[str, Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
 CHECK_EVERY_BYTES = SAMPLE_RATE * BYTES_PER_SAMPLE // 5
+# A pass starts as soon as this much quiet follows new sound (the candidate may be done), and a guess
+# counts as having heard everything when the last sound ended at least TRAILING_QUIET_S before its end
+# (so its last word was not clipped).
+PAUSE_TRIGGER_S = 0.2
+TRAILING_QUIET_S = 0.15
 
 
 async def open_live_answer(
@@ -49,6 +58,24 @@ async def open_live_answer(
     session = await service.session(session_id)
     session.ensure_answerable(question_id)
     return LiveAnswer(service, session_id, question_id, stream_format, sample_rate, on_partial, spawn=spawn)
+
+
+def split_transcript(heard: Transcript, cut_s: float) -> tuple[Transcript, Transcript]:
+    """`heard` as the words before `cut_s` and the ones after (those on the clock of the audio after the
+    cut). The text is split with the words when it has one token per word (Whisper's words carry their
+    punctuation), else rebuilt from the words."""
+    words = heard.words
+    count = sum(1 for w in words if (w.start + w.end) / 2 < cut_s)
+    tokens = heard.text.split()
+    if len(tokens) == len(words):
+        first, rest = " ".join(tokens[:count]), " ".join(tokens[count:])
+    else:
+        first = " ".join(w.word for w in words[:count])
+        rest = " ".join(w.word for w in words[count:])
+    before = Transcript(first, words[:count], round(cut_s, 3), heard.engine, heard.model)
+    after = Transcript(rest, words[count:], round(max(0.0, heard.duration_s - cut_s), 3), heard.engine,
+                       heard.model).shifted(-cut_s)  # fmt: skip
+    return before, after
 
 
 class LiveAnswer:
@@ -78,14 +105,19 @@ class LiveAnswer:
         self._received = bytearray()
         self._pcm = bytearray()
         self._max_pcm_bytes = int(self._settings.max_audio_s * SAMPLE_RATE) * BYTES_PER_SAMPLE
+        self._step_bytes = int(self._settings.partial_every_s * SAMPLE_RATE) * BYTES_PER_SAMPLE
         self._committed_s = 0.0
         self._parts: list[Transcript] = []
+        # The latest pass over the pending audio (on the pending audio's clock) and how much it heard.
+        self._guess: Transcript | None = None
+        self._guess_span_s = 0.0
+        self._last_partial = ""
         self._wake = asyncio.Event()
         self._ending = False
         self.failure: Exception | None = None
         self.on_failure: Callable[[Exception], None] | None = None
         self._stream: AudioStream = service.decoder.open_stream(stream_format, sample_rate, self._on_pcm)
-        self._worker = spawn("parts", self._recognise_parts())
+        self._worker = spawn("parts", self._listen())
 
     @property
     def duration_s(self) -> float:
@@ -106,7 +138,7 @@ class LiveAnswer:
         self._stream.feed(data)
 
     async def finish(self, video_wait_s: float | None = None) -> SpokenDelivery:
-        """The candidate stopped: decode the rest, recognise the tail, and record the answer."""
+        """The candidate stopped: decode the rest, recognise what no pass heard yet, record the answer."""
         try:
             await self._stream.finish()
         except Exception as error:
@@ -115,12 +147,16 @@ class LiveAnswer:
             raise self.failure
         self._ending = True
         self._wake.set()
-        await self._worker  # finishes the part it is on, and cuts no more
+        await self._worker  # finishes the pass it is on (and keeps what it heard), and starts no more
         if self.failure is not None:
             raise self.failure
-        tail = self._pending()
-        if tail.duration_s > 0.1 and not self._service.decoder.is_silent(tail):
-            heard = await self._service.recognition.transcribe(tail, self.committed_text[-PROMPT_CHARS:])
+        pending = self._pending()
+        if self._guess is not None and self._heard_all(pending):
+            _log.debug("live answer: the last pass heard the %.1f s tail", pending.duration_s)
+            self._parts.append(self._guess.shifted(self._committed_s))
+        elif pending.duration_s > 0.1 and not self._service.decoder.is_silent(pending):
+            _log.debug("live answer: recognising the %.1f s tail", pending.duration_s)
+            heard = await self._service.recognition.transcribe(pending, self._prompt())
             self._parts.append(heard.shifted(self._committed_s))
         audio = PcmAudio(bytes(self._pcm))
         transcript = joined(self._parts, audio.duration_s)
@@ -129,6 +165,7 @@ class LiveAnswer:
         extension, media_type = _KEPT[self.format]
         recording = DecodedRecording(audio, self.format, extension, media_type)
         data = self._service.decoder.as_wav(audio) if self.format == "pcm16" else bytes(self._received)
+        self._pcm, self._received = bytearray(), bytearray()  # the recording lives on in `audio`/`data`
         session = await self._service.session(self.session_id)
         position = session.ensure_answerable(self.question_id).position
         return await self._service.commit(
@@ -140,9 +177,17 @@ class LiveAnswer:
         self._worker.cancel()
 
     def _pending(self) -> PcmAudio:
-        """The audio after the last cut (copying only that part)."""
+        """The audio after the last commit (copying only that part)."""
         first = int(self._committed_s * SAMPLE_RATE) * BYTES_PER_SAMPLE
         return PcmAudio(bytes(self._pcm[first:]))
+
+    def _prompt(self) -> str:
+        return self.committed_text[-PROMPT_CHARS:]
+
+    def _heard_all(self, pending: PcmAudio) -> bool:
+        """Did the last guess hear every sound of `pending` (nothing was said after the audio it had)?"""
+        last_sound = self._service.decoder.last_sound_s(pending)
+        return last_sound <= self._guess_span_s - TRAILING_QUIET_S or last_sound == 0.0
 
     def _on_pcm(self, pcm: bytes) -> None:
         if self.failure is not None:
@@ -161,33 +206,61 @@ class LiveAnswer:
             if self.on_failure is not None:
                 self.on_failure(error)
 
-    async def _recognise_parts(self) -> None:
-        """Recognise each part as soon as a pause cuts it off, until the answer ends."""
+    async def _listen(self) -> None:
+        """Recognise the pending audio when another step of it has come or the candidate pauses, until the
+        answer ends; a pass is skipped when nothing was said since the last one."""
         decoder = self._service.decoder
-        checked = 0
+        checked = passed = 0  # len(self._pcm) at the last look, and when the last pass began
         while not self._ending and self.failure is None:
             await self._wake.wait()
             self._wake.clear()
-            # Look for a pause every fifth of a second of new audio, not on every decoded frame.
+            # Look every fifth of a second of new audio, not on every decoded frame.
             if len(self._pcm) - checked < CHECK_EVERY_BYTES:
                 continue
             checked = len(self._pcm)
-            while not self._ending and self.failure is None:
-                pending = self._pending()
-                cut = decoder.cut_point(pending, self._settings.min_chunk_s, self._settings.max_chunk_s)
-                if cut is None:
-                    break
-                part = pending.between(0, cut)
-                if not decoder.is_silent(part):
-                    try:
-                        heard = await self._service.recognition.transcribe(
-                            part, self.committed_text[-PROMPT_CHARS:]
-                        )
-                    except Exception as error:  # every recogniser is down: the answer cannot be heard
-                        self._fail(error)
-                        return
-                    self._parts.append(heard.shifted(self._committed_s))
-                    if heard.text.strip():
-                        with contextlib.suppress(Exception):
-                            await self._on_partial(self.committed_text)
-                self._committed_s += cut
+            pending = self._pending()
+            last_sound = decoder.last_sound_s(pending)
+            if (last_sound == 0.0) if self._guess is None else self._heard_all(pending):
+                self._skip_silence(pending, last_sound)
+                continue
+            paused = pending.duration_s - last_sound >= PAUSE_TRIGGER_S
+            if not paused and len(self._pcm) - passed < self._step_bytes:
+                continue
+            passed = len(self._pcm)
+            try:
+                heard = await self._service.recognition.transcribe(pending, self._prompt())
+            except Exception as error:  # every recogniser is down: the answer cannot be heard
+                self._fail(error)
+                return
+            self._keep(pending, heard)
+            text = " ".join(t for t in (self.committed_text, self._guess_text()) if t)
+            if text and text != self._last_partial:
+                self._last_partial = text
+                with contextlib.suppress(Exception):
+                    await self._on_partial(text)
+
+    def _guess_text(self) -> str:
+        return self._guess.text.strip() if self._guess is not None else ""
+
+    def _keep(self, pending: PcmAudio, heard: Transcript) -> None:
+        """Commit what `heard` says before the pending audio's last pause (or forced cut); the rest is the
+        new guess."""
+        cut = self._service.decoder.cut_point(pending, self._settings.min_chunk_s, self._settings.max_chunk_s)
+        if cut is None:
+            self._guess, self._guess_span_s = heard, pending.duration_s
+            return
+        before, after = split_transcript(heard, cut)
+        self._parts.append(before.shifted(self._committed_s))
+        self._committed_s += cut
+        self._guess, self._guess_span_s = after, pending.duration_s - cut
+
+    def _skip_silence(self, pending: PcmAudio, last_sound: float) -> None:
+        """Nothing new was said: once the quiet makes the pending audio long, commit the guess and move
+        past the middle of the quiet after it, so a long silence is never recognised."""
+        if pending.duration_s < self._settings.max_chunk_s:
+            return
+        cut = (last_sound + pending.duration_s) / 2
+        if self._guess is not None:
+            self._parts.append(self._guess.shifted(self._committed_s))
+        self._committed_s += cut
+        self._guess, self._guess_span_s = None, 0.0

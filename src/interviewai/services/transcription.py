@@ -33,6 +33,8 @@ class TranscriptionSettings:
     # Live answers are recognised in parts cut at pauses: at least this long, and cut anyway past the max.
     min_chunk_s: float = 3.0
     max_chunk_s: float = 12.0
+    # ...and the audio not committed yet is recognised again (a partial transcript) after this much more.
+    partial_every_s: float = 1.0
 
 
 @dataclass(frozen=True)

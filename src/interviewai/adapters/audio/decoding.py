@@ -296,6 +296,15 @@ def is_silent(audio: PcmAudio) -> bool:
     return int(np.sum(levels > 2 * _SILENCE_FLOOR)) * _FRAME_S < 0.25
 
 
+def last_sound_s(audio: PcmAudio) -> float:
+    """The end of the last frame louder than the pauses `cut_point` looks for (0.0 when there is none)."""
+    levels = frame_levels(audio)
+    if len(levels) == 0:
+        return 0.0
+    loud = np.flatnonzero(levels >= max(_SILENCE_FLOOR, 0.1 * np.percentile(levels, 90)))
+    return float((loud[-1] + 1) * _FRAME_S) if len(loud) else 0.0
+
+
 def cut_point(audio: PcmAudio, min_chunk_s: float, max_chunk_s: float) -> float | None:
     levels = frame_levels(audio)
     if len(levels) * _FRAME_S < min_chunk_s:
@@ -398,6 +407,9 @@ class PyAvAudioDecoder:
 
     def is_silent(self, audio: PcmAudio) -> bool:
         return is_silent(audio)
+
+    def last_sound_s(self, audio: PcmAudio) -> float:
+        return last_sound_s(audio)
 
     def cut_point(self, audio: PcmAudio, min_chunk_s: float, max_chunk_s: float) -> float | None:
         return cut_point(audio, min_chunk_s, max_chunk_s)
