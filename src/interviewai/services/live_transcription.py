@@ -36,11 +36,11 @@ _KEPT = {"webm": ("webm", "audio/webm"), "ogg": ("ogg", "audio/ogg"), "wav": ("w
          "pcm16": ("wav", "audio/wav")}  # fmt: skip
 PROMPT_CHARS = 300
 Spawn = Callable[[str, Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
-CHECK_EVERY_BYTES = SAMPLE_RATE * BYTES_PER_SAMPLE // 5
+CHECK_EVERY_BYTES = SAMPLE_RATE * BYTES_PER_SAMPLE // 10
 # A pass starts as soon as this much quiet follows new sound (the candidate may be done), and a guess
 # counts as having heard everything when the last sound ended at least TRAILING_QUIET_S before its end
 # (so its last word was not clipped).
-PAUSE_TRIGGER_S = 0.2
+PAUSE_TRIGGER_S = 0.15
 TRAILING_QUIET_S = 0.15
 
 
@@ -214,7 +214,7 @@ class LiveAnswer:
         while not self._ending and self.failure is None:
             await self._wake.wait()
             self._wake.clear()
-            # Look every fifth of a second of new audio, not on every decoded frame.
+            # Look every tenth of a second of new audio, not on every decoded frame.
             if len(self._pcm) - checked < CHECK_EVERY_BYTES:
                 continue
             checked = len(self._pcm)

@@ -382,6 +382,10 @@ def _session(model_path: Path, intra_op_threads: int) -> Any:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = intra_op_threads
     options.inter_op_num_threads = 1
+    # ORT's arena keeps the largest tensors any synthesis ever needed (a long question's audio): off, the
+    # server's RSS stays near its loaded size (bench/stt.py measures it; issue 11 allows 700 MB in all).
+    options.enable_cpu_mem_arena = False
+    options.enable_mem_pattern = False
     return onnxruntime.InferenceSession(
         str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
     )
