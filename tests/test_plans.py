@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 
 from embedding_fixtures import embedder  # noqa: F401  (a fixture, used by name)
@@ -12,7 +14,7 @@ from interviewai.adapters.embeddings.minilm import MiniLmEmbedder
 from interviewai.adapters.question_bank import load_packaged_bank, load_question_bank
 from interviewai.domain.plans import InvalidPlanOption, JobDescriptionTooLong, PlanRequest
 from interviewai.domain.questions import Seniority
-from interviewai.services.plans import PlanService
+from interviewai.services.plans import PlanService, ad_windows
 from plan_checks import LIBRARY, assert_plan_rules, on_target_share, skills_covered
 
 ADS = {
@@ -159,3 +161,75 @@ async def test_the_packaged_library_plans_the_labelled_ads(embedder: MiniLmEmbed
         assert plan.role == ad["role"]
         assert on_target_share(plan, ad["role"], set(ad["skills"])) >= 0.9
         assert len(skills_covered(plan, set(ad["skills"]))) >= 3
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts it is asked to embed."""
+
+    def __init__(self, inner: MiniLmEmbedder) -> None:
+        self.inner = inner
+        self.texts: list[str] = []
+
+    @property
+    def model_name(self) -> str:
+        return self.inner.model_name
+
+    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        self.texts += texts
+        return await self.inner.embed(texts)
+
+
+def no_mentions(text: str) -> list[int]:
+    raise AssertionError("an ad that fits in two windows needs no mention count")
+
+
+def test_a_short_ad_is_one_window_and_a_longer_one_two_halves_cut_between_sentences() -> None:
+    assert ad_windows("  \n ", no_mentions) == []
+    assert ad_windows("Backend engineer. Python and PostgreSQL.", no_mentions) == [
+        "Backend engineer. Python and PostgreSQL."
+    ]
+    sentences = [f"Sentence {i} has exactly seven words here." for i in range(40)]  # 280 words
+    windows = ad_windows(" ".join(sentences), no_mentions)
+    assert [len(w.split()) for w in windows] == [140, 140]
+    assert " ".join(windows) == " ".join(sentences) and windows[1].startswith("Sentence 20 ")
+    no_stops = " ".join(f"w{i}" for i in range(300))
+    assert [len(w.split()) for w in ad_windows(no_stops, no_mentions)] == [150, 150]
+
+
+def test_a_long_ad_keeps_its_opening_and_the_window_naming_most_skills() -> None:
+    opening = "Staff backend engineer, payments. " + "We value kindness and long lunches. " * 20
+    filler = "Our office has plants and a very good coffee machine. " * 40
+    asks = "You know PostgreSQL, Kafka and Go, and you have run incident response. " * 3
+    text = opening + filler + asks + filler
+    at = text.index(asks)
+    first, second = ad_windows(text, lambda _: [at + 9, at + 21, at + 30])
+    assert first.startswith("Staff backend engineer, payments.")
+    assert "PostgreSQL, Kafka and Go" in second and len(second.split()) <= 160
+
+
+async def test_a_preview_then_its_start_embed_the_ad_once(embedder: MiniLmEmbedder) -> None:
+    counting = CountingEmbedder(embedder)
+    service = PlanService(load_question_bank(None), load_question_bank(LIBRARY), counting)
+    await service.prepare()
+    counting.texts.clear()
+    preview = await service.plan(PlanRequest(job_description=ADS["backend"][0], seed=3))
+    start = await service.plan(PlanRequest(job_description=ADS["backend"][0], seed=3))
+    assert preview == start and len(counting.texts) == 1
+    await service.plan(PlanRequest(job_description=ADS["backend"][0], seed=4))
+    assert len(counting.texts) == 1
+    uncached = PlanService(load_question_bank(None), load_question_bank(LIBRARY), counting, ad_cache=0)
+    first = await uncached.plan(PlanRequest(job_description=ADS["backend"][0], seed=3))
+    counting.texts.clear()
+    assert await uncached.plan(PlanRequest(job_description=ADS["backend"][0], seed=3)) == first == start
+    assert len(counting.texts) == 1
+
+
+async def test_an_ad_at_the_length_limit_is_read_for_its_role(
+    plans: PlanService, embedder: MiniLmEmbedder
+) -> None:
+    text, skills = ADS["backend"]
+    filler = " Our office has plants, a roof terrace and a very good coffee machine."
+    long_ad = (text + filler * 200)[:10_000]
+    plan = await plans.plan(PlanRequest(job_description=long_ad, seed=2))
+    await assert_plan_rules(plan, embedder, 10)
+    assert plan.role == "backend" and on_target_share(plan, "backend", skills) >= 0.9

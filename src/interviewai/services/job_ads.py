@@ -55,13 +55,20 @@ class AdReading:
     """False when neither a phrase nor the embedding connects the ad to anything in the bank."""
 
 
+def _needles(phrases: list[str]) -> tuple[str, ...]:
+    """Lower-cased phrases: a pattern can only match a text that holds one of them."""
+    return tuple({p.lower() for p in phrases if p})
+
+
 class JobAdReader:
     """Compiled once per bank: alias patterns for roles and skills."""
 
     def __init__(self, bank: QuestionBank) -> None:
         self._bank = bank
         self._skill_patterns = [
-            (skill, _alias_pattern(_phrases(skill.name, skill.id, skill.aliases))) for skill in bank.skills
+            (skill, _alias_pattern(phrases), _needles(phrases))
+            for skill in bank.skills
+            for phrases in [_phrases(skill.name, skill.id, skill.aliases)]
         ]
         self._role_patterns = [
             (role.id, _alias_pattern(_phrases(role.name, role.id, role.aliases))) for role in bank.roles
@@ -69,11 +76,29 @@ class JobAdReader:
 
     def mentioned_skills(self, text: str) -> list[SkillMention]:
         found: list[SkillMention] = []
-        for skill, pattern in self._skill_patterns:
-            matches = list(pattern.finditer(text)) if pattern else []
+        lowered = text.lower()
+        for skill, pattern, needles in self._skill_patterns:
+            # A substring test first: most skills are not in a given ad, and `in` is far cheaper than the regex.
+            if pattern is None or not any(needle in lowered for needle in needles):
+                continue
+            matches = list(pattern.finditer(text))
             if matches:
                 found.append(SkillMention(skill.id, skill.name, len(matches), matches[0].start()))
         return found
+
+    def mention_offsets(self, text: str) -> list[int]:
+        """Where some skill or role of the bank is named (character offsets, unsorted)."""
+        lowered = text.lower()
+        offsets = [
+            match.start()
+            for _, pattern, needles in self._skill_patterns
+            if pattern is not None and any(needle in lowered for needle in needles)
+            for match in pattern.finditer(text)
+        ]
+        offsets += [
+            m.start() for _, pattern in self._role_patterns if pattern for m in pattern.finditer(text)
+        ]
+        return offsets
 
     def read(
         self,

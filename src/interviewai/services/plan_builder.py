@@ -62,16 +62,27 @@ def quotas(middle: int, mix: dict[QuestionType, float]) -> dict[QuestionType, in
 class PlanBuilder:
     """One plan: the bank, its question vectors (row-aligned), the target and a seeded random source."""
 
-    def __init__(self, bank: QuestionBank, vectors: Vectors, target: Target, rng: random.Random) -> None:
+    def __init__(
+        self,
+        bank: QuestionBank,
+        vectors: Vectors,
+        target: Target,
+        rng: random.Random,
+        similarity: Vectors | None = None,
+    ) -> None:
+        """`similarity`: `vectors @ vectors.T`, when the caller keeps it (it is the same for every plan)."""
         self._bank = bank
         self._target = target
         self._rng = rng
         self._ad_similarity = (
             vectors @ target.ad_vector if target.ad_vector is not None else np.zeros(len(bank), np.float32)
         )
-        self._similarity = vectors @ vectors.T
+        self._similarity = similarity if similarity is not None else vectors @ vectors.T
         self._weights = {s: max(1.0 - 0.1 * i, 0.5) for i, s in enumerate(target.skills)}
+        self._fitting = [self._fits(q) for q in bank.questions]
         self._chosen: list[int] = []
+        # Each question's highest similarity to one already chosen, kept up to date as questions are chosen.
+        self._closest = np.full(len(bank), -np.inf, dtype=np.float32)
         self._covered: set[str] = set()
 
     def _fits(self, question: Question) -> bool:
@@ -94,16 +105,15 @@ class PlanBuilder:
         score += AD_SIMILARITY_WEIGHT * float(self._ad_similarity[index])
         return score + self._rng.random() * JITTER
 
-    def _near_duplicate(self, index: int) -> bool:
-        if not self._chosen:
-            return False
-        return bool(np.max(self._similarity[self._chosen, index]) >= DUPLICATE_COSINE)
-
     def _pick(self, types: Sequence[QuestionType]) -> int | None:
+        chosen = set(self._chosen)
         candidates = [
             i
             for i, q in enumerate(self._bank.questions)
-            if q.type in types and i not in self._chosen and self._fits(q) and not self._near_duplicate(i)
+            if q.type in types
+            and self._fitting[i]
+            and i not in chosen
+            and not self._closest[i] >= DUPLICATE_COSINE
         ]
         if not candidates:
             return None
@@ -111,6 +121,7 @@ class PlanBuilder:
         scored = [(self._score(i), -i) for i in candidates]
         best = candidates[scored.index(max(scored))]
         self._chosen.append(best)
+        np.maximum(self._closest, self._similarity[best], out=self._closest)
         self._covered.update(self._bank.questions[best].skills)
         return best
 

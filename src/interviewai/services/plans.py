@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -31,11 +32,13 @@ from interviewai.services.question_writer import QuestionWriter
 logger = logging.getLogger(__name__)
 # Embeddings of this many banks (the packaged ones and recently used custom versions) stay in memory.
 _INDEX_CACHE = 16
-# An ad is embedded in up to this many pieces of this many words (a sentence model reads ~250 tokens).
-_AD_PIECES = 2
-_AD_PIECE_WORDS = 160
+# An ad is embedded in at most two windows of this many words (a sentence model reads ~250 tokens).
+_AD_WINDOW_WORDS = 160
 _INDEX_PIECE = 32
 _WRITTEN_CACHE = 256
+# Ad vectors by (bank, text): a preview and the start after it embed the ad once.
+_AD_CACHE = 64
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+")
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class BankIndex:
     questions: Vectors
     roles: dict[str, Vectors]
     skills: Vectors | None
+    similarity: Vectors
+    """`questions @ questions.T`: the near-duplicate check of every plan reads it."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,46 @@ def _unit(vector: Vectors) -> Vectors:
     return vector / norm if norm > 0 else vector
 
 
+def ad_windows(text: str, mentions: Callable[[str], list[int]]) -> list[str]:
+    """The parts of an ad to embed: at most two windows of at most `_AD_WINDOW_WORDS` words, cut between
+    sentences where it can, one per embedding worker so they run side by side and finish together.
+
+    An ad that fits in two windows is cut in about equal halves. A longer one keeps its first window (the
+    title and what the job is) and the window naming the most of the bank's skills and roles (`mentions`:
+    their character offsets), in the ad's order; the rest is read for its phrases only.
+    """
+    sentences: list[tuple[int, list[str]]] = []
+    ends: list[int] = []  # word counts at the end of each real sentence
+    start = 0
+    for end in [m.start() for m in _SENTENCE_END.finditer(text)] + [len(text)]:
+        words = text[start:end].split()
+        # A "sentence" longer than a window (a list with no full stops) is cut into window-sized runs.
+        sentences += [
+            (start, words[i : i + _AD_WINDOW_WORDS]) for i in range(0, len(words), _AD_WINDOW_WORDS)
+        ]
+        ends.append((ends[-1] if ends else 0) + len(words))
+        start = end
+    words = [word for _, run in sentences for word in run]
+    total = len(words)
+    if total <= _AD_WINDOW_WORDS:
+        return [" ".join(words)] if words else []
+    if total <= 2 * _AD_WINDOW_WORDS:
+        fitting = [end for end in ends if total - _AD_WINDOW_WORDS <= end <= _AD_WINDOW_WORDS]
+        cut = min(fitting, key=lambda end: abs(2 * end - total)) if fitting else total // 2
+        return [" ".join(words[:cut]), " ".join(words[cut:])]
+    windows: list[tuple[int, list[str]]] = []
+    for offset, run in sentences:
+        if windows and len(windows[-1][1]) + len(run) <= _AD_WINDOW_WORDS:
+            windows[-1][1].extend(run)
+        else:
+            windows.append((offset, list(run)))
+    bounds = [offset for offset, _ in windows[1:]] + [len(text)]
+    offsets = mentions(text)
+    counts = [sum(lo <= m < hi for m in offsets) for (lo, _), hi in zip(windows, bounds, strict=True)]
+    densest = max(range(1, len(windows)), key=lambda i: (counts[i], -i))
+    return [" ".join(windows[0][1]), " ".join(windows[densest][1])]
+
+
 class PlanService:
     def __init__(
         self,
@@ -82,7 +127,9 @@ class PlanService:
         *,
         custom_banks: BankResolver | None = None,
         writer: QuestionWriter | None = None,
+        ad_cache: int = _AD_CACHE,
     ) -> None:
+        """`ad_cache`: how many ads' vectors to keep (0: embed every ad every time, as the benchmark does)."""
         self._default = default_bank
         self._library = library
         self._embedder = embedder
@@ -93,6 +140,8 @@ class PlanService:
             OrderedDict()
         )
         self._indexes: OrderedDict[tuple[str, int], BankIndex] = OrderedDict()
+        self._ad_cache = ad_cache
+        self._ad_vectors: OrderedDict[tuple[tuple[str, int], str], Vectors] = OrderedDict()
         self._index_lock = asyncio.Lock()
 
     @property
@@ -150,7 +199,7 @@ class PlanService:
         key = (resolved.bank_id or "packaged", resolved.version or 0)
         index = await self._index(bank, key)
         seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
-        reading = await self._read_ad(index, request.job_description)
+        reading = await self._read_ad(index, key, request.job_description)
         role = request.role or (reading.role if reading else None)
         notes = self._notes(bank, request, reading, role)
         skills = tuple(m.skill_id for m in reading.skills) if reading else ()
@@ -165,7 +214,9 @@ class PlanService:
             any_role=resolved.bank_id is not None and role is None,
         )
         count = request.num_questions or DEFAULT_QUESTIONS
-        questions = PlanBuilder(bank, index.questions, target, random.Random(seed)).build(count)
+        questions = PlanBuilder(
+            bank, index.questions, target, random.Random(seed), similarity=index.similarity
+        ).build(count)
         if self._writer is not None and reading is not None and reading.recognised and len(questions) >= 5:
             questions = await self._add_written(
                 request,
@@ -229,15 +280,19 @@ class PlanService:
             raise InvalidPlanOption("bank_id", f"unknown bank {bank_id!r}; no custom banks are kept here")
         return await self._custom_banks(bank_id)
 
-    async def _read_ad(self, index: BankIndex, text: str | None) -> AdReading | None:
+    async def _read_ad(self, index: BankIndex, key: tuple[str, int], text: str | None) -> AdReading | None:
         if text is None or not text.strip():
             return None
-        words = text.split()
-        pieces = [" ".join(words[i : i + _AD_PIECE_WORDS]) for i in range(0, len(words), _AD_PIECE_WORDS)][
-            :_AD_PIECES
-        ]
-        vectors = await self._embedder.embed(pieces)
-        ad_vector = _unit(vectors.mean(axis=0).astype(np.float32))
+        ad_vector = self._ad_vectors.get((key, text))
+        if ad_vector is None:
+            vectors = await self._embedder.embed(ad_windows(text, index.reader.mention_offsets))
+            ad_vector = _unit(vectors.mean(axis=0).astype(np.float32))
+            if self._ad_cache > 0:
+                self._ad_vectors[(key, text)] = ad_vector
+                while len(self._ad_vectors) > self._ad_cache:
+                    self._ad_vectors.popitem(last=False)
+        else:
+            self._ad_vectors.move_to_end((key, text))
         return index.reader.read(text, ad_vector, index.roles, index.skills)
 
     @staticmethod
@@ -296,4 +351,4 @@ class PlanService:
             centroid = questions[members].mean(axis=0) if members else np.zeros_like(named[row])
             roles[role.id] = _unit((centroid + named[row]).astype(np.float32))
         skills = vectors[len(texts) + len(role_texts) :] if skill_texts else None
-        return BankIndex(bank, JobAdReader(bank), questions, roles, skills)
+        return BankIndex(bank, JobAdReader(bank), questions, roles, skills, questions @ questions.T)

