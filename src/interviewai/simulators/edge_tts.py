@@ -74,6 +74,7 @@ from interviewai.simulators.loopback import (
     print_settings,
     run_until_interrupted,
     serve_forever,
+    simulator_main,
 )
 
 SYNTHESIS_PATH = urlsplit(WSS_URL).path
@@ -121,7 +122,7 @@ class RecordedRequest:
     audio_bytes: int = 0
 
 
-class EdgeTtsSimulator(LoopbackServer):
+class EdgeTtsSimulator(LoopbackServer[RecordedRequest]):
     """The simulator; use as ``async with EdgeTtsSimulator(piper) as sim:`` and point EDGE_TTS_URL at
     ``sim.url``."""
 
@@ -140,7 +141,6 @@ class EdgeTtsSimulator(LoopbackServer):
         self._fault = EdgeFault(fault)
         self._delay_s = delay_s
         self._voices = list(voices) if voices is not None else _bundled_voices()
-        self._requests: list[RecordedRequest] = []
 
     @property
     def url(self) -> str:
@@ -151,26 +151,15 @@ class EdgeTtsSimulator(LoopbackServer):
     def fault(self) -> EdgeFault:
         return self._fault
 
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Everything received so far, oldest first (a copy)."""
-        return list(self._requests)
-
     def synthesis_requests(self) -> list[RecordedRequest]:
         return [r for r in self._requests if r.kind == "synthesis"]
-
-    def clear_requests(self) -> None:
-        self._requests.clear()
 
     async def set_fault(self, fault: EdgeFault | str, *, delay_s: float | None = None) -> None:
         """Switch the fault for requests from now on (``refuse`` stops listening; others listen again)."""
         self._fault = EdgeFault(fault)
         if delay_s is not None:
             self._delay_s = delay_s
-        if self._fault is EdgeFault.REFUSE:
-            await self._unlisten()
-        else:
-            await self._listen()
+        await self._set_listening(self._fault is not EdgeFault.REFUSE)
 
     def _listens_at_start(self) -> bool:
         return self._fault is not EdgeFault.REFUSE
@@ -422,11 +411,13 @@ def handle(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``interviewai edge-sim --port N [--fault ...]``: run the simulator until Ctrl-C."""
-    parser = argparse.ArgumentParser(
-        prog="interviewai edge-sim", description="Serve a local Edge TTS simulator (edge-tts wire protocol)."
+    return simulator_main(
+        argv,
+        prog="interviewai edge-sim",
+        description="Serve a local Edge TTS simulator (edge-tts wire protocol).",
+        add_arguments=add_arguments,
+        handle=handle,
     )
-    add_arguments(parser)
-    return handle(parser.parse_args(argv))
 
 
 if __name__ == "__main__":  # pragma: no cover

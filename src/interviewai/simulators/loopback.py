@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import enum
 import socket
-from collections.abc import Awaitable, Callable, Collection, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -24,7 +24,8 @@ from interviewai.deadlines import deadline
 
 Close = Callable[[], Awaitable[None]]
 F = TypeVar("F", bound=enum.Enum)
-S = TypeVar("S", bound="LoopbackServer")
+R = TypeVar("R")
+S = TypeVar("S", bound="LoopbackServer[Any]")
 
 
 def bind_loopback(host: str, port: int) -> socket.socket:
@@ -54,8 +55,9 @@ async def serve_app(app: web.Application, sock: socket.socket) -> Close:
     return runner.cleanup
 
 
-class LoopbackServer(abc.ABC):
-    """Start (within ``start_timeout_s``), stop, ``async with``; subclasses say how they serve a socket."""
+class LoopbackServer(abc.ABC, Generic[R]):
+    """Start (within ``start_timeout_s``), stop, ``async with``, a log of the requests received (``R``);
+    subclasses say how they serve a socket."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, start_timeout_s: float = 10.0) -> None:
         self._host = host
@@ -63,6 +65,7 @@ class LoopbackServer(abc.ABC):
         self._start_timeout_s = start_timeout_s
         self._close: Close | None = None
         self._stopping = asyncio.Event()
+        self._requests: list[R] = []
 
     @abc.abstractmethod
     async def _serve(self, sock: socket.socket) -> Close:
@@ -83,6 +86,14 @@ class LoopbackServer(abc.ABC):
     @property
     def listening(self) -> bool:
         return self._close is not None
+
+    @property
+    def requests(self) -> list[R]:
+        """Everything received so far, oldest first (a copy)."""
+        return list(self._requests)
+
+    def clear_requests(self) -> None:
+        self._requests.clear()
 
     async def start(self) -> None:
         """Choose the port (when 0) and listen, unless a fault says not to; ready when this returns."""
@@ -113,6 +124,10 @@ class LoopbackServer(abc.ABC):
         with contextlib.suppress(asyncio.TimeoutError):
             async with deadline(timeout_s):
                 await self._stopping.wait()
+
+    async def _set_listening(self, listening: bool) -> None:
+        """Listen again on the same port, or stop listening (a ``refuse`` fault) while still running."""
+        await (self._listen() if listening else self._unlisten())
 
     async def _listen(self) -> None:
         if self._close is not None or self._stopping.is_set():
@@ -186,3 +201,17 @@ def run_until_interrupted(main: Coroutine[Any, Any, None]) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main)
     return 0
+
+
+def simulator_main(
+    argv: Sequence[str] | None,
+    *,
+    prog: str,
+    description: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    handle: Callable[[argparse.Namespace], int],
+) -> int:
+    """A simulator's ``main``: parse its options and run it until Ctrl-C."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    add_arguments(parser)
+    return handle(parser.parse_args(argv))

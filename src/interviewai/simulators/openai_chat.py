@@ -50,6 +50,7 @@ from interviewai.simulators.loopback import (
     run_until_interrupted,
     serve_app,
     serve_forever,
+    simulator_main,
 )
 
 DEFAULT_MODEL = "interviewai-sim"
@@ -102,7 +103,7 @@ Reply = Mapping[str, Any] | str
 ReplyFunction = Callable[[RecordedRequest], Reply]
 
 
-class OpenAiChatSimulator(LoopbackServer):
+class OpenAiChatSimulator(LoopbackServer[RecordedRequest]):
     """Use as ``async with OpenAiChatSimulator() as sim:``; point LLM_API_URL at ``sim.url``."""
 
     def __init__(
@@ -124,7 +125,6 @@ class OpenAiChatSimulator(LoopbackServer):
         self._stall_s = stall_s
         self._faults = FaultSwitch(LlmFault.NONE, LlmFault.NONE)
         self._queue: deque[Reply] = deque()
-        self._requests: list[RecordedRequest] = []
 
     async def _serve(self, sock: socket.socket) -> Close:
         app = web.Application()
@@ -143,11 +143,6 @@ class OpenAiChatSimulator(LoopbackServer):
     @property
     def fault(self) -> LlmFault:
         return self._faults.current
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Every request received so far, oldest first (a copy)."""
-        return list(self._requests)
 
     def completion_requests(self) -> list[RecordedRequest]:
         return [r for r in self._requests if r.path == "/v1/chat/completions"]
@@ -407,11 +402,13 @@ def handle(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``interviewai llm-sim --port N [--fault ...]``: run the simulator until Ctrl-C."""
-    parser = argparse.ArgumentParser(
-        prog="interviewai llm-sim", description="Serve a local OpenAI-compatible chat-completions simulator."
+    return simulator_main(
+        argv,
+        prog="interviewai llm-sim",
+        description="Serve a local OpenAI-compatible chat-completions simulator.",
+        add_arguments=add_arguments,
+        handle=handle,
     )
-    add_arguments(parser)
-    return handle(parser.parse_args(argv))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,6 +38,7 @@ from interviewai.simulators.loopback import (
     run_until_interrupted,
     serve_app,
     serve_forever,
+    simulator_main,
 )
 
 PATH = "/v1/audio/transcriptions"
@@ -69,7 +70,7 @@ def _error(status: int, message: str, kind: str, code: str | None = None, **head
     return web.json_response(body, status=status, headers=headers)
 
 
-class OpenAiSttSimulator(LoopbackServer):
+class OpenAiSttSimulator(LoopbackServer[RecordedTranscription]):
     """Use as ``async with OpenAiSttSimulator(recognizer) as sim:``; point STT_API_URL at ``sim.url``."""
 
     def __init__(
@@ -87,7 +88,6 @@ class OpenAiSttSimulator(LoopbackServer):
         self._api_key = api_key
         self._fault = SttFault(fault)
         self._delay_s = delay_s
-        self.requests: list[RecordedTranscription] = []
 
     @property
     def url(self) -> str:
@@ -103,10 +103,7 @@ class OpenAiSttSimulator(LoopbackServer):
         self._fault = SttFault(fault)
         if delay_s is not None:
             self._delay_s = delay_s
-        if self._fault is SttFault.REFUSE:
-            await self._unlisten()
-        else:
-            await self._listen()
+        await self._set_listening(self._fault is not SttFault.REFUSE)
 
     def _listens_at_start(self) -> bool:
         return self._fault is not SttFault.REFUSE
@@ -132,7 +129,7 @@ class OpenAiSttSimulator(LoopbackServer):
                     fields.setdefault(part.name, []).append(await part.text())
 
         def record(status: int) -> None:
-            self.requests.append(RecordedTranscription(status, fault, fields, len(data)))
+            self._requests.append(RecordedTranscription(status, fault, fields, len(data)))
 
         if fault is SttFault.DELAY:
             await self.wait_stopping(self._delay_s)
@@ -225,9 +222,10 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="interviewai stt-sim", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    return handle(parser.parse_args(argv))
+    """``interviewai stt-sim --port N [--fault ...]``: run the simulator until Ctrl-C."""
+    description = __doc__.splitlines()[0]
+    return simulator_main(argv, prog="interviewai stt-sim", description=description, add_arguments=add_arguments,
+                          handle=handle)  # fmt: skip
 
 
 if __name__ == "__main__":  # pragma: no cover
