@@ -25,6 +25,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
+from pydantic import ValidationError
 from websockets.asyncio.client import connect
 
 from conftest import SettingsFactory
@@ -72,6 +73,7 @@ class OtlpReceiver:
     def __init__(self) -> None:
         self.spans: list[ReceivedSpan] = []
         self.requests = 0
+        self.headers: list[dict[str, str]] = []
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -82,6 +84,7 @@ class OtlpReceiver:
         assert request.content_type == "application/x-protobuf", request.content_type
         export = ExportTraceServiceRequest.FromString(body)
         self.requests += 1
+        self.headers.append({key.lower(): value for key, value in request.headers.items()})
         for resource_spans in export.resource_spans:
             resource = {a.key: _value(a.value) for a in resource_spans.resource.attributes}
             for scope_spans in resource_spans.scope_spans:
@@ -169,6 +172,7 @@ async def test_an_interview_is_traced_across_requests_providers_and_jobs(
             avatar_generation_timeout_s=20,
             otel_exporter_otlp_endpoint=receiver.url,
             otel_service_name="interviewai-under-test",
+            otel_exporter_otlp_headers="X-Collector-Key=k%3D1,x-tenant=interviews",
         )
         async with serve_app(settings) as live, httpx.AsyncClient(base_url=live.http, timeout=60) as client:
             session = (await client.post("/api/v1/interview/start")).json()["session_id"]
@@ -188,6 +192,7 @@ async def test_an_interview_is_traced_across_requests_providers_and_jobs(
 
     spans = receiver.spans
     assert spans and {s.service for s in spans} == {"interviewai-under-test"}
+    assert all(h["x-collector-key"] == "k=1" and h["x-tenant"] == "interviews" for h in receiver.headers)
 
     # Requests, named by their route template, never by a path holding the session id.
     start = receiver.one("POST /api/v1/interview/start", SERVER)
@@ -226,6 +231,14 @@ async def test_an_interview_is_traced_across_requests_providers_and_jobs(
     connection = receiver.one("WS /api/v1/interview/session", SERVER)
     message = receiver.one("websocket.message")
     assert message.attributes["message_type"] == "status" and connection in receiver.ancestors(message)
+
+
+def test_the_endpoint_must_be_an_http_url(make_settings: SettingsFactory) -> None:
+    assert make_settings(otel_exporter_otlp_endpoint=" http://collector:4318/ ").tracing_enabled
+    assert not make_settings().tracing_enabled
+    for wrong in ("localhost:4318", "grpc://collector:4317", "http://"):
+        with pytest.raises(ValidationError, match="OTLP/HTTP"):
+            make_settings(otel_exporter_otlp_endpoint=wrong)
 
 
 def test_off_adds_nothing_to_jobs_and_spans_are_free() -> None:
