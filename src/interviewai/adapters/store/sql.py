@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -63,11 +64,27 @@ def _follow_up_columns(asked: AskedQuestion) -> dict[str, object]:
     }
 
 
+# Sessions whose questions a read may reuse (about 10 KB each).
+RECENT_SESSIONS = 2048
+
+
 class SqlSessionStore:
-    """Sessions and their questions in two tables; the `version` column guards concurrent answers."""
+    """Sessions and their questions in two tables; the `version` column guards concurrent answers.
+
+    Every write of a session's questions (save, expiry) bumps its version, so a read takes the `sessions`
+    row and reuses the questions it last read for that id at that version: one statement instead of two
+    (a question asked again costs one round trip through the driver, not two and the decoding).
+    """
 
     def __init__(self, engine: AsyncEngine, *, deadline_s: float = DEFAULT_DEADLINE_S) -> None:
         self._db = GuardedEngine(engine, deadline_s)
+        self._recent: OrderedDict[str, InterviewSession] = OrderedDict()
+
+    def _remember(self, session: InterviewSession) -> None:
+        self._recent[session.id] = session
+        self._recent.move_to_end(session.id)
+        if len(self._recent) > RECENT_SESSIONS:
+            self._recent.popitem(last=False)
 
     async def ping(self) -> None:
         """Raise StoreUnavailable unless the database answers a trivial query in time."""
@@ -118,30 +135,38 @@ class SqlSessionStore:
                 .first()
             )
             if row is None:
+                self._recent.pop(session_id, None)
                 return None
-            question_rows = (
-                await connection.execute(
-                    select(session_questions)
-                    .where(session_questions.c.session_id == session_id)
-                    .order_by(session_questions.c.position)
-                )
-            ).mappings()
+            known = self._recent.get(session_id)
+            if known is not None and known.version == row["version"]:
+                questions = known.questions
+            else:
+                question_rows = (
+                    await connection.execute(
+                        select(session_questions)
+                        .where(session_questions.c.session_id == session_id)
+                        .order_by(session_questions.c.position)
+                    )
+                ).mappings()
+                questions = tuple(_asked_from_row(q) for q in question_rows)
             created_at = _from_epoch(row["created_at"])
             updated_at = _from_epoch(row["updated_at"])
             assert created_at is not None and updated_at is not None
-            return InterviewSession(
+            session = InterviewSession(
                 id=row["id"],
                 state=SessionState(row["state"]),
                 created_at=created_at,
                 updated_at=updated_at,
                 completed_at=_from_epoch(row["completed_at"]),
-                questions=tuple(_asked_from_row(q) for q in question_rows),
+                questions=questions,
                 version=row["version"],
                 bank_id=row["bank_id"],
                 bank_version=row["bank_version"],
                 feedback=FeedbackMode(row["feedback"]),
                 follow_ups=bool(row["follow_ups"]),
             )
+        self._remember(session)
+        return session
 
     async def save(self, session: InterviewSession) -> InterviewSession:
         async with self._db.begin() as connection:
