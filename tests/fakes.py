@@ -6,8 +6,10 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 
+from interviewai.domain.avatar import ClipRequest, ClipStatus, Credits, Presenter
+from interviewai.domain.errors import ProviderError
 from interviewai.domain.media_index import Claim, MediaEntry
-from interviewai.domain.ports import BlobStore, MediaIndex, SessionStore
+from interviewai.domain.ports import BlobStore, JobHandler, MediaIndex, SessionStore
 from interviewai.domain.session import InterviewSession
 from interviewai.domain.speech import SpokenAudio, VisemeTiming, VoiceInfo, VoiceSettings, WordTiming
 
@@ -155,3 +157,50 @@ class CountingMediaIndex:
     async def invalidate(self, key: str, reason: str, now: float) -> None:
         self.calls["invalidate"] += 1
         await self.inner.invalidate(key, reason, now)
+
+
+class FakeRenderer:
+    """An AvatarRenderer that finishes every clip at once; `requests` keeps what each clip was asked for."""
+
+    def __init__(self) -> None:
+        self.requests: list[ClipRequest] = []
+        self.credit_checks = 0
+        self.fail_credits_with: ProviderError | None = None
+
+    async def create_clip(self, request: ClipRequest) -> str:
+        self.requests.append(request)
+        return f"clip-{len(self.requests)}"
+
+    async def wait_for_clip(self, clip_id: str, timeout_s: float) -> ClipStatus:
+        return ClipStatus(clip_id, "done", result_url=f"https://clips.invalid/{clip_id}.mp4")
+
+    async def download(self, url: str) -> bytes:
+        return b"\x00\x00\x00\x18ftypmp42" + url.encode()
+
+    async def presenter(self, presenter_id: str) -> Presenter:
+        return Presenter(presenter_id, "Fake", None, None, None)
+
+    async def credits(self) -> Credits:
+        self.credit_checks += 1
+        if self.fail_credits_with is not None:
+            raise self.fail_credits_with
+        return Credits(remaining=10, total=20)
+
+
+class HeldJobQueue:
+    """A JobQueue that keeps queued jobs until `run_all()`, so a test can change things in between."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, JobHandler] = {}
+        self.queued: list[tuple[str, dict[str, str | int | float | bool]]] = []
+
+    def register(self, name: str, handler: JobHandler) -> None:
+        self.handlers[name] = handler
+
+    async def enqueue(self, name: str, **arguments: str | int | float | bool) -> None:
+        self.queued.append((name, arguments))
+
+    async def run_all(self) -> None:
+        while self.queued:
+            name, arguments = self.queued.pop(0)
+            await self.handlers[name](**arguments)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import event
 
 from conftest import SettingsFactory
 from fakes import CountingBlobStore, CountingMediaIndex, CountingSessionStore, FakeSynthesizer
@@ -19,7 +20,7 @@ from interviewai.api.deps import UrlBuilder
 from interviewai.api.presenters import question_response
 from interviewai.api.question_json import QuestionEncoder
 from interviewai.domain.questions import Question, QuestionBank, QuestionType
-from interviewai.domain.session import FollowUp
+from interviewai.domain.session import FollowUp, InterviewSession
 from interviewai.domain.speech import VoiceSettings
 from interviewai.services.interview import InterviewService, QuestionDelivery
 from interviewai.services.media import SpeechMediaService
@@ -130,3 +131,27 @@ async def test_a_cache_miss_costs_one_blob_write_and_no_read(parts: Parts) -> No
     assert dict(parts.blobs.calls) == {"put": 1}
     stored = await parts.blobs.inner.get(delivery.speech.audio_name)
     assert stored == delivery.speech.audio.mp3, "what was returned is what was stored"
+
+
+async def test_a_session_read_again_is_one_statement_and_sees_other_writers(
+    make_settings: SettingsFactory,
+) -> None:
+    settings: Settings = make_settings()
+    settings.resolved_media_dir.mkdir(parents=True, exist_ok=True)
+    engine = await open_database(settings)
+    statements: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    try:
+        here, elsewhere = SqlSessionStore(engine), SqlSessionStore(engine)  # two processes' stores
+        session = InterviewSession.start("s1", BANK.questions, datetime.now(timezone.utc))
+        await here.create(session)
+        await here.get("s1")
+        statements.clear()
+        again = await here.get("s1")
+        assert again is not None and len(statements) == 1
+        answered = again.answer(1, "An answer.", datetime.now(timezone.utc)).session
+        await elsewhere.save(answered)
+        seen = await here.get("s1")
+        assert seen is not None and seen.questions[0].answer_text == "An answer."
+    finally:
+        await engine.dispose()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import re
 from dataclasses import asdict
@@ -55,7 +53,6 @@ from interviewai.api.schemas import (
 )
 from interviewai.api.security import request_key, session_id_for
 from interviewai.container import Container
-from interviewai.deadlines import deadline
 from interviewai.domain.errors import MediaNotFound
 from interviewai.domain.ports import BlobStore
 
@@ -94,27 +91,22 @@ async def health() -> HealthResponse:
     "/avatar/status", response_model=AvatarStatusResponse, tags=["status"], operation_id="getAvatarStatus"
 )
 async def avatar_status(container: ContainerDep) -> AvatarStatusResponse:
-    settings = container.settings
-    avatar = container.avatar
-    credits = None
-    if avatar.configured:
-        # The status page must answer quickly even when the provider does not.
-        with contextlib.suppress(asyncio.TimeoutError):
-            async with deadline(STATUS_PROVIDER_DEADLINE_S):
-                credits = await avatar.credits()
-    if not avatar.configured:
+    # The status page must answer quickly even when the provider does not.
+    report = await container.avatar.report(STATUS_PROVIDER_DEADLINE_S)
+    if not report.configured:
         message = "Audio-only: questions come with audio, word timings, visemes and a static avatar image."
-    elif avatar.disabled_by is not None:
-        message = f"Video is off until the provider answers a probe: {avatar.disabled_by.reason}"
+    elif report.disabled_by is not None:
+        message = f"Video is off until the provider answers a probe: {report.disabled_by.reason}"
     else:
         message = "Video: each question comes with a clip of the presenter, and audio as a fallback."
-    failure = avatar.last_failure
+    failure = report.last_failure
+    credits = report.credits
     return AvatarStatusResponse(
-        configured=avatar.configured,
-        mode=_mode(container),
-        presenter_id=settings.did_presenter_id,
+        configured=report.configured,
+        mode="video" if report.video_on else "audio_only",
+        presenter_id=container.settings.did_presenter_id,
         credits=Credits(remaining=credits.remaining, total=credits.total) if credits else None,
-        reachable=(credits is not None) if avatar.configured else None,
+        reachable=report.reachable,
         last_failure=(
             FailureModel(category=failure.category, message=failure.message, at=_iso_epoch(failure.at))
             if failure

@@ -30,7 +30,8 @@ RENDER_JOB = "render_clip"
 PROVIDER = "d-id"
 # Failures that no retry of the same request can fix: the whole service goes audio-only until a probe works.
 PERMANENT = frozenset({ProviderCategory.AUTH, ProviderCategory.QUOTA})
-CREDITS_TTL_S = 60.0
+# Credits this recent are shown as they are; older ones are asked for again (the status page polls).
+CREDITS_FRESH_S = 5.0
 FETCH_ALLOWANCE_S = 5.0
 RENDER_REQUEUE_MARGIN_S = 30.0
 
@@ -66,6 +67,22 @@ class AvatarSettings:
     cache_enabled: bool = True
     # A 429 without Retry-After pauses new clips (on every instance, with REDIS_URL) this long.
     rate_limit_pause_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class AvatarReport:
+    """The video side as the status page shows it."""
+
+    configured: bool
+    video_on: bool
+    disabled_by: FailureNote | None
+    last_failure: FailureNote | None
+    # From an answer of the provider within CREDITS_FRESH_S; None when it did not answer (or no video).
+    credits: Credits | None
+
+    @property
+    def reachable(self) -> bool | None:
+        return (self.credits is not None) if self.configured else None
 
 
 @dataclass
@@ -127,6 +144,19 @@ class AvatarService:
 
     async def video_for(self, text: str, speech: QuestionSpeech, wait_s: float) -> VideoOutcome:
         """The clip for this question if it is (or becomes) ready within `wait_s`; otherwise why not."""
+        refusal = self._why_no_video()
+        if refusal is not None:
+            return refusal
+        if not self._settings.cache_enabled:
+            return await self._render_uncached(text, speech, wait_s)
+        try:
+            return await self._cached_or_queued(self._key(text, speech), text, speech, wait_s)
+        except StoreUnavailable as error:
+            # Video is optional: without the index this question goes out audio-only.
+            return VideoOutcome("failed", fallback_reason=f"store: unavailable: {error.message}")
+
+    def _why_no_video(self) -> VideoOutcome | None:
+        """Not configured, switched off by a permanent failure, or paused by the provider: why no clip."""
         if self._renderer is None:
             return VideoOutcome("disabled")
         if self._disabled_by is not None:
@@ -136,21 +166,20 @@ class AvatarService:
             return VideoOutcome(
                 "failed", fallback_reason="d-id: rate_limit: paused by the provider's Retry-After"
             )
-        if not self._settings.cache_enabled:
-            return await self._render_uncached(text, speech, wait_s)
-        key = self._key(text, speech)
-        try:
-            entry = await self._index.get(key)
-            if entry is not None and entry.state is MediaState.READY and await self._is_valid(entry):
-                metrics.count_cache(CLIP, hit=True)
-                return VideoOutcome("ready", blob_name=entry.blob_name, from_cache=True)
-            metrics.count_cache(CLIP, hit=False)
-            asked_at = self._clock()
-            await self.request_render(text, speech)
-            entry = await self._flights.wait_settled(key, wait_s, since=asked_at, is_valid=self._is_valid)
-        except StoreUnavailable as error:
-            # Video is optional: without the index this question goes out audio-only.
-            return VideoOutcome("failed", fallback_reason=f"store: unavailable: {error.message}")
+        return None
+
+    async def _cached_or_queued(
+        self, key: str, text: str, speech: QuestionSpeech, wait_s: float
+    ) -> VideoOutcome:
+        """The cached clip; else its render job queued (one per key) and waited on for `wait_s`."""
+        entry = await self._index.get(key)
+        if entry is not None and entry.state is MediaState.READY and await self._is_valid(entry):
+            metrics.count_cache(CLIP, hit=True)
+            return VideoOutcome("ready", blob_name=entry.blob_name, from_cache=True)
+        metrics.count_cache(CLIP, hit=False)
+        asked_at = self._clock()
+        await self.request_render(text, speech)
+        entry = await self._flights.wait_settled(key, wait_s, since=asked_at, is_valid=self._is_valid)
         if entry is not None and entry.state is MediaState.READY and await self._is_valid(entry):
             return VideoOutcome("ready", blob_name=entry.blob_name)
         if entry is not None and entry.state is MediaState.FAILED:
@@ -172,15 +201,22 @@ class AvatarService:
             return
         self._rendering[key] = time.monotonic()
         try:
-            await self._jobs.enqueue(RENDER_JOB, text=text, key=key)
+            # The job gets the audio key it must render: re-deriving the speech there could pick another
+            # engine's (a breaker changed meanwhile) and render a clip nobody waits on.
+            await self._jobs.enqueue(RENDER_JOB, text=text, key=key, audio_key=speech.key)
         except Exception:
             # The queue being down must not fail the question: it goes out without video this time.
             self._rendering.pop(key, None)
             logger.exception("could not queue the clip for %s", key)
 
-    async def _render_job(self, text: str, key: str) -> None:
+    async def _render_job(self, text: str, key: str, audio_key: str) -> None:
         try:
-            speech = await self._speech.speech_for(text)
+            speech = await self._speech.speech_by_key(audio_key)
+            if speech is None:
+                logger.warning(
+                    "no stored audio %s for the clip %s; it is queued again when asked", audio_key, key
+                )
+                return
             await self.render(text, speech)
         except ProviderError:
             pass  # recorded by render(); the question falls back to audio
@@ -342,15 +378,33 @@ class AvatarService:
         if self._disabled_by is not None:
             await self.probe()
 
-    async def credits(self) -> Credits | None:
-        """Remaining and total credits, cached briefly so the status page never waits long."""
-        if self._renderer is None:
-            return None
+    async def report(self, timeout_s: float) -> AvatarReport:
+        """What the status page shows. Asking the provider for credits here changes nothing: only failures of
+        real work and the background probe switch video off or on."""
+        credits = await self._fresh_credits(timeout_s) if self._renderer is not None else None
+        return AvatarReport(
+            configured=self.configured,
+            video_on=self.video_on,
+            disabled_by=self._disabled_by,
+            last_failure=self.last_failure,
+            credits=credits,
+        )
+
+    async def _fresh_credits(self, timeout_s: float) -> Credits | None:
+        """Credits the provider gave within the last few seconds, else asked now within `timeout_s`; None when
+        it does not answer (so the status page never shows an earlier answer as a sign it is reachable)."""
+        renderer = self._renderer
+        assert renderer is not None
         fetched_at, credits = self._credits
-        if credits is not None and self._clock() - fetched_at < CREDITS_TTL_S:
+        if credits is not None and self._clock() - fetched_at < CREDITS_FRESH_S:
             return credits
-        await self.probe()
-        return self._credits[1]
+        try:
+            async with deadline(timeout_s):
+                credits = await renderer.credits()
+        except (ProviderError, asyncio.TimeoutError):
+            return None
+        self._credits = (self._clock(), credits)
+        return credits
 
     async def fetch_presenter_assets(self) -> PresenterAssets:
         """Download the presenter's image and idle loop once and keep our own copies."""
