@@ -14,8 +14,10 @@ from interviewai.adapters.evaluation.vocabulary import english_vocabulary
 from interviewai.adapters.llm.openai_chat import OpenAiChatModel
 from interviewai.adapters.question_bank import load_question_bank
 from interviewai.domain.evaluation import AnswerToJudge, Evaluation, is_verbatim
+from interviewai.domain.follow_ups import FOLLOW_UP_PHRASES, Gap
 from interviewai.domain.questions import Question, QuestionBank, Rubric
 from interviewai.services.llm_evaluator import LlmEvaluator, response_schema
+from interviewai.services.llm_follow_ups import LlmFollowUpChooser, plain_question
 from interviewai.services.rubric_evaluator import RubricEvaluator
 from interviewai.simulators.local_llm import LocalLlmServer
 from interviewai.simulators.openai_chat import LlmFault, OpenAiChatSimulator
@@ -237,3 +239,20 @@ async def test_against_the_real_local_model(
         assert evaluation.evaluator == "rubric"
         assert evaluation.fallback_reason is not None and evaluation.fallback_reason.startswith("llm: ")
     print(json.dumps({"evaluator": evaluation.evaluator, "reason": evaluation.fallback_reason}))
+
+
+async def test_a_follow_up_from_the_real_local_model(
+    local_llm: LocalLlmServer, rubric: RubricEvaluator, embedder: MiniLmEmbedder, bank: QuestionBank
+) -> None:
+    """Whatever the tiny model writes, the candidate hears a checked question: its own, or the fixed one."""
+    question, _ = question_and_rubric(bank)
+    chat = chat_model_for_local(local_llm)
+    try:
+        chooser = LlmFollowUpChooser(chat, rubric, embedder, timeout_s=60.0)
+        follow_up = await chooser.choose(question, "We argued and then it was fine.")
+    finally:
+        await chat.aclose()
+    assert follow_up is not None and follow_up.kind == Gap.TOO_SHORT.value
+    assert (
+        follow_up.text == FOLLOW_UP_PHRASES[Gap.TOO_SHORT] or plain_question(follow_up.text) == follow_up.text
+    )
