@@ -337,3 +337,11 @@ async def test_a_server_that_never_answers_is_a_timeout_at_the_deadline(
         await silent.wait_closed()
     assert (raised.value.category, raised.value.retryable) == (ProviderCategory.TIMEOUT, True)
     assert 0.4 < elapsed < 2.0
+
+
+def test_blob_errors_are_domain_errors_with_their_http_status() -> None:
+    from interviewai.api.errors import domain_status
+    from interviewai.domain.errors import DomainError
+
+    for error, status in ((UnsafeBlobName("../x"), 404), (UnsatisfiableRange("audio/a.mp3", 10), 416)):
+        assert isinstance(error, DomainError) and domain_status(error) == status

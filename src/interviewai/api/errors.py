@@ -27,6 +27,8 @@ from interviewai.domain.errors import (
     SessionNotFound,
     StoreUnavailable,
     UnreadableAudio,
+    UnsafeBlobName,
+    UnsatisfiableRange,
     UnsupportedAudio,
     WrongQuestion,
 )
@@ -38,6 +40,8 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     SessionNotFound: 404,
     SessionExpired: 404,
     MediaNotFound: 404,
+    UnsafeBlobName: 404,
+    UnsatisfiableRange: 416,
     SessionFinished: 409,
     WrongQuestion: 409,
     ConcurrentUpdate: 409,

@@ -15,7 +15,7 @@ from starlette.background import BackgroundTask
 
 from interviewai import __version__
 from interviewai.adapters.blobs.files import FileBlobStore
-from interviewai.adapters.blobs.s3 import S3BlobStore, UnsatisfiableRange
+from interviewai.adapters.blobs.s3 import S3BlobStore
 from interviewai.api.deps import ContainerDep, PlansDep, UrlsDep
 from interviewai.api.http_details import (
     MediaFileResponse,
@@ -53,7 +53,7 @@ from interviewai.api.schemas import (
 )
 from interviewai.api.security import request_key, session_id_for
 from interviewai.container import Container
-from interviewai.domain.errors import MediaNotFound
+from interviewai.domain.errors import MediaNotFound, UnsatisfiableRange
 from interviewai.domain.ports import BlobStore
 
 router = APIRouter(prefix="/api/v1")

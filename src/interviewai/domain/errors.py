@@ -43,6 +43,23 @@ class MediaNotFound(DomainError):
     code = "media_not_found"
 
 
+class UnsafeBlobName(DomainError, ValueError):
+    """A blob name that could escape the store (traversal, an absolute path); served as not found."""
+
+    code = "media_not_found"
+
+
+class UnsatisfiableRange(DomainError, ValueError):
+    """The requested byte range starts at or past the end of the blob (HTTP 416)."""
+
+    code = "range_not_satisfiable"
+
+    def __init__(self, name: str, first_byte: int) -> None:
+        super().__init__(f"{name}: range starting at byte {first_byte} is past the end")
+        self.name = name
+        self.first_byte = first_byte
+
+
 class ProviderCategory(enum.Enum):
     """Why an outside provider failed, so failover can decide what to do next."""
 

@@ -8,6 +8,10 @@ import re
 import tempfile
 from pathlib import Path
 
+from interviewai.domain.errors import UnsafeBlobName
+
+__all__ = ["FileBlobStore", "UnsafeBlobName", "check_blob_name"]
+
 # Names are produced by the server ("audio/<sha256>.mp3"), never taken raw from a request.
 _SAFE_NAME = re.compile(r"^[a-z0-9_-]+(/[A-Za-z0-9_-]+)*\.[a-z0-9]+$")
 
@@ -17,10 +21,6 @@ def check_blob_name(name: str) -> str:
     if not _SAFE_NAME.match(name):
         raise UnsafeBlobName(name)
     return name
-
-
-class UnsafeBlobName(ValueError):
-    """A blob name that could escape the store's directory."""
 
 
 class FileBlobStore:

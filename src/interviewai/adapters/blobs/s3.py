@@ -32,7 +32,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from interviewai.adapters.blobs.files import check_blob_name
 from interviewai.deadlines import deadline
-from interviewai.domain.errors import ProviderCategory, ProviderError
+from interviewai.domain.errors import ProviderCategory, ProviderError, UnsatisfiableRange
 
 if TYPE_CHECKING:
     from aiobotocore.response import StreamingBody
@@ -73,15 +73,6 @@ _AUTH_CODES = frozenset(
 _THROTTLE_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded"})
 _TIMEOUT_CODES = frozenset({"RequestTimeout", "RequestTimeoutException"})
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
-
-
-class UnsatisfiableRange(ValueError):
-    """The requested range starts at or past the end of the blob (HTTP 416)."""
-
-    def __init__(self, name: str, first_byte: int) -> None:
-        super().__init__(f"{name}: range starting at byte {first_byte} is past the end")
-        self.name = name
-        self.first_byte = first_byte
 
 
 class BlobStream:
