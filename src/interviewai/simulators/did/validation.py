@@ -38,43 +38,9 @@ def validated_clip(body: Any, *, base_url: str, cost: float) -> Clip:
     if driver_id != presenter.driver_id:
         raise ApiError(400, "DriverNotValidError", "driver is not valid")
     script = _validated_script(body.get("script"), base_url)
-    config = body.get("config", {})
-    if not isinstance(config, dict):
-        raise ApiError(400, "BadRequestError", '"config" must be an object')
-    result_format = config.get("result_format", "mp4")
-    if result_format not in RESULT_FORMATS:
-        raise ApiError(400, "BadRequestError", '"config.result_format" must be one of mp4, mov, webm')
-    resolution = config.get("output_resolution")
-    if resolution is not None and (
-        not isinstance(resolution, int | float)
-        or isinstance(resolution, bool)
-        or not 150 <= resolution <= 1080
-    ):
-        raise ApiError(400, "BadRequestError", '"config.output_resolution" must be 150..1080')
-    background = body.get("background")
-    if background is not None:
-        color = background.get("color") if isinstance(background, dict) else None
-        if (
-            color is not None
-            and color is not False
-            and not (isinstance(color, str) and HEX_COLOR.match(color))
-        ):
-            raise ApiError(400, "BadRequestError", '"background.color" must be #rrggbb or false')
-        if color is False and result_format != "webm":
-            raise ApiError(400, "BadRequestError", "a transparent background needs result_format webm")
-    extras: dict[str, Any] = {}
-    user_data = body.get("user_data")
-    if user_data is not None:
-        if not isinstance(user_data, str) or not user_data.strip() or len(user_data) > 1000:
-            raise ApiError(400, "BadRequestError", '"user_data" must be 1..1000 characters, not blank')
-        extras["user_data"] = user_data
-    webhook = body.get("webhook")
-    if webhook:
-        if not isinstance(webhook, str) or not re.match(r"^https://\S+$", webhook):
-            raise ApiError(400, "BadRequestError", '"webhook" must be an https URL')
-        extras["webhook"] = webhook
-    if isinstance(body.get("name"), str):
-        extras["name"] = body["name"]
+    result_format, resolution = _validated_config(body.get("config", {}))
+    _check_background(body.get("background"), result_format)
+    extras = _extras(body)
     now = time.time()
     return Clip(
         id="clp_" + random_id(),
@@ -92,6 +58,52 @@ def validated_clip(body: Any, *, base_url: str, cost: float) -> Clip:
         modified_at=now,
         extras=extras,
     )
+
+
+def _validated_config(config: Any) -> tuple[str, float | None]:
+    """The result format and output resolution (None: the presenter's own)."""
+    if not isinstance(config, dict):
+        raise ApiError(400, "BadRequestError", '"config" must be an object')
+    result_format = config.get("result_format", "mp4")
+    if result_format not in RESULT_FORMATS:
+        raise ApiError(400, "BadRequestError", '"config.result_format" must be one of mp4, mov, webm')
+    resolution = config.get("output_resolution")
+    if resolution is not None and (
+        not isinstance(resolution, int | float)
+        or isinstance(resolution, bool)
+        or not 150 <= resolution <= 1080
+    ):
+        raise ApiError(400, "BadRequestError", '"config.output_resolution" must be 150..1080')
+    return result_format, resolution
+
+
+def _check_background(background: Any, result_format: str) -> None:
+    """Accepted and ignored, but checked: a #rrggbb colour, or false (transparent) with webm only."""
+    if background is None:
+        return
+    color = background.get("color") if isinstance(background, dict) else None
+    if color is not None and color is not False and not (isinstance(color, str) and HEX_COLOR.match(color)):
+        raise ApiError(400, "BadRequestError", '"background.color" must be #rrggbb or false')
+    if color is False and result_format != "webm":
+        raise ApiError(400, "BadRequestError", "a transparent background needs result_format webm")
+
+
+def _extras(body: dict[str, Any]) -> dict[str, Any]:
+    """``user_data``, ``webhook`` and ``name``, checked and echoed back in the clip's JSON."""
+    extras: dict[str, Any] = {}
+    user_data = body.get("user_data")
+    if user_data is not None:
+        if not isinstance(user_data, str) or not user_data.strip() or len(user_data) > 1000:
+            raise ApiError(400, "BadRequestError", '"user_data" must be 1..1000 characters, not blank')
+        extras["user_data"] = user_data
+    webhook = body.get("webhook")
+    if webhook:
+        if not isinstance(webhook, str) or not re.match(r"^https://\S+$", webhook):
+            raise ApiError(400, "BadRequestError", '"webhook" must be an https URL')
+        extras["webhook"] = webhook
+    if isinstance(body.get("name"), str):
+        extras["name"] = body["name"]
+    return extras
 
 
 def _validated_script(script: Any, base_url: str) -> dict[str, Any]:
