@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from edge_fixtures import QUESTION, FailingSynthesizer, FakeClock, decode_mp3, piper, simulator
+from fakes import FakeSynthesizer
 from interviewai.adapters.speech.piper import PiperSynthesizer
 from interviewai.container import build_speech_service
 from interviewai.domain.errors import ProviderCategory, ProviderError
@@ -287,3 +288,17 @@ def test_circuit_breaker_states() -> None:
     assert breaker.allow()  # the next caller probes instead
     breaker.record_success()
     assert breaker.state is BreakerState.CLOSED and breaker.retry_at is None
+
+
+@pytest.mark.parametrize("bug", [TypeError("unsupported operand"), KeyError("boundary")])
+async def test_a_bug_in_an_adapter_fails_over_without_tripping_its_breaker(bug: Exception) -> None:
+    broken, healthy = FakeSynthesizer("broken"), FakeSynthesizer("healthy")
+    broken.fail_with = bug
+    service = SpeechService([(broken, VoiceSettings("a")), (healthy, VoiceSettings("b"))], cooldown_s=60)
+    audio = await service.speak("Hello there.")
+    assert audio.engine == "healthy"
+    assert service.breaker("broken").state is BreakerState.CLOSED, "a bug is not an outage"
+    assert service.health()[0].failures == 0
+    broken.fail_with = ProviderError("broken", ProviderCategory.CONNECTIVITY, "refused", retryable=True)
+    await service.speak("Hello again.")
+    assert service.breaker("broken").state is BreakerState.OPEN, "a provider failure still opens it"

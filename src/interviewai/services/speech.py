@@ -157,8 +157,12 @@ class EngineSlot:
     async def attempt(
         self, engine: str, call: Callable[[], Awaitable[T]], wall_clock: Callable[[], float]
     ) -> T | ProviderError:
-        """Run `call` once: a success closes the breaker, any failure opens it and is returned (an
-        exception that is not a ProviderError is an adapter bug, logged and treated as one)."""
+        """Run `call` once: a success closes the breaker, a provider failure opens it and is returned.
+
+        An exception that is not a ProviderError (TypeError, KeyError...) is a bug of ours in the adapter,
+        not the provider failing: it is logged with its stack and the next engine is tried, but it neither
+        opens the breaker nor counts as the provider's failure (a breaker would hide the bug as an outage).
+        """
         self.attempts += 1
         try:
             result = await call()
@@ -168,8 +172,9 @@ class EngineSlot:
             self.breaker.release_probe()
             raise
         except Exception as error:  # an adapter broke its contract; the candidate is still served
-            _log.exception("%s raised a non-provider error", engine)
-            failure = ProviderError(engine, ProviderCategory.UNKNOWN, repr(error), retryable=False)
+            _log.exception("%s raised a non-provider error (a bug, not an outage)", engine)
+            self.breaker.release_probe()
+            return ProviderError(engine, ProviderCategory.UNKNOWN, repr(error), retryable=False)
         else:
             self.breaker.record_success()
             self.successes += 1
