@@ -15,6 +15,7 @@ import pytest
 from interviewai.adapters.queue.taskiq_queue import TaskiqJobQueue
 from interviewai.observability import logging as log_context
 from interviewai.observability.logging import configure_logging, scrub, session_tag
+from interviewai.settings import Settings
 from live_server import free_port, server_process
 from test_redis_worker import REDIS_URL, broker_queue  # noqa: F401
 
@@ -139,4 +140,28 @@ async def test_the_request_id_follows_a_job_through_the_broker(broker_queue: str
             "route": QUESTION_ROUTE,
             "session": session_tag(session_id),
         }
+    ]
+
+
+def test_log_level_drops_the_lines_below_it(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    level = root.level
+    settings = Settings(_env_file=None, log_level="warning", log_format="json")
+    assert settings.resolved_log_level == "WARNING"
+    assert Settings(_env_file=None, debug=True).resolved_log_level == "DEBUG"
+    assert Settings(_env_file=None, log_level="").resolved_log_level == "INFO"
+    configure_logging(settings.log_format, settings.resolved_log_level)
+    try:
+        probe = logging.getLogger("interviewai.test.level")
+        probe.info("an info line")
+        probe.warning("a warning line")
+        probe.error("an error line")
+    finally:
+        for handler in [h for h in root.handlers if h.get_name() == "interviewai"]:
+            root.removeHandler(handler)
+        root.setLevel(level)
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert [(line["level"], line["message"]) for line in lines] == [
+        ("WARNING", "a warning line"),
+        ("ERROR", "an error line"),
     ]

@@ -19,10 +19,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 
 from conftest import SettingsFactory
+from interviewai.adapters.recognition.whisper import WhisperRecognizer
 from interviewai.app import create_app
 from interviewai.observability import metrics
 from interviewai.simulators.did import DidSimulator
 from live_server import REPO, free_port, serve_app, stop_process
+from spoken_audio import encode
+from stt_fixtures import BrokenRecognizer, SpeakPcm, answer_voice, speak, whisper
+
+__all__ = ["answer_voice", "speak", "whisper"]
 
 TWO_QUESTIONS = (
     '[{"id": 1, "type": "introduction", "text": "Tell me about yourself."},'
@@ -279,3 +284,77 @@ def test_the_dashboard_uses_only_exported_names() -> None:
     }
     assert used <= exported, used - exported
     assert exported <= used, f"not on the dashboard: {exported - used}"
+
+
+async def test_a_spoken_answer_times_recognition_and_counts_the_failed_engine(
+    make_settings: SettingsFactory, whisper: WhisperRecognizer, speak: SpeakPcm
+) -> None:
+    """The remote recogniser down, the local one answers: both timed by engine, the failure counted."""
+    recognizers = {"openai": BrokenRecognizer("openai"), "whisper": whisper}
+    app = create_app(
+        make_settings(stt_engines="openai,whisper", stt_api_url=f"http://127.0.0.1:{free_port()}"),
+        recognizers=recognizers,
+    )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        before = await scrape(client)
+        session = (await client.post("/api/v1/interview/start")).json()["session_id"]
+        question = (await client.get(f"/api/v1/interview/{session}/question")).json()
+        answered = await client.post(
+            f"/api/v1/interview/{session}/answer",
+            data={"question_id": str(question["question_id"])},
+            files={"audio": ("answer.wav", encode(speak("I build backend services."), "wav"), "audio/wav")},
+        )
+        assert answered.status_code == 200, answered.text
+        after = await scrape(client)
+    recognition = "interviewai_speech_recognition_seconds_count"
+    assert moved(before, after, recognition, engine="openai", outcome="error") == 1
+    assert moved(before, after, recognition, engine="whisper", outcome="ok") == 1
+    assert moved(before, after, recognition, engine="whisper", outcome="error") == 0
+    failures = "interviewai_provider_failures_total"
+    assert moved(before, after, failures, provider="openai", category="connectivity") == 1
+
+
+# A PromQL selector's or grouping's label names: `{name="..."}`, `{name=~"..."}`, `by (a, b)`.
+_SELECTOR = re.compile(r"(interviewai_[a-z_]+)\{([^}]*)\}")
+_MATCHER_LABEL = re.compile(r"([a-z_]+)\s*(?:=~|!~|!=|=)")
+_GROUPING = re.compile(r"by \(([^)]*)\)")
+_SAMPLE_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
+
+
+async def test_every_dashboard_expression_names_what_a_live_scrape_exports(
+    make_settings: SettingsFactory,
+) -> None:
+    """Each metric of each panel is a sample name /metrics exports, and each label it selects or groups by
+    is one that metric has (``le`` on histograms)."""
+    app = create_app(make_settings())
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        response = await client.get("/metrics")
+    assert response.status_code == 200
+    labels_of: dict[str, set[str]] = {}
+    for family in text_string_to_metric_families(response.text):
+        if not family.name.startswith("interviewai_"):
+            continue
+        collector = REGISTRY._names_to_collectors[family.name]  # the label names, even before any sample
+        names = set(getattr(collector, "_labelnames", ()))
+        for suffix in _SAMPLE_SUFFIXES[family.type]:
+            labels_of[family.name + suffix] = names | ({"le"} if suffix == "_bucket" else set())
+    dashboard = json.loads((REPO / "docs" / "grafana-dashboard.json").read_text())
+    expressions = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    assert len(expressions) >= 15
+    for expression in expressions:
+        used = re.findall(r"interviewai_[a-z_]+", expression)
+        assert used, expression
+        unknown = [name for name in used if name not in labels_of]
+        assert not unknown, f"{expression}: {unknown} is not on /metrics"
+        for name, matchers in _SELECTOR.findall(expression):
+            selected = set(_MATCHER_LABEL.findall(matchers))
+            assert selected <= labels_of[name], f"{expression}: {name} has no {selected - labels_of[name]}"
+        grouped = {label.strip() for group in _GROUPING.findall(expression) for label in group.split(",")}
+        available = set().union(*(labels_of[name] for name in used))
+        assert grouped - {""} <= available, f"{expression}: grouped by {grouped - available}"
