@@ -1,7 +1,7 @@
 """Speech recognition benchmark: WER and real-time factor of the default engine on known answers spoken by
 two voices, streaming latency over the WebSocket at real-time pace, HTTP upload latency, and server RSS.
 
-    python bench/stt.py                      # everything, about 12 minutes on 2 cores (--runs 3)
+    python bench/stt.py                      # everything, about 8-10 minutes on 2 cores (--runs 3)
     python bench/stt.py --skip-server        # only WER and RTF (about 2 minutes)
     python bench/stt.py --model base         # the other packaged model
     python bench/stt.py --out figures.json   # also write every figure as JSON
