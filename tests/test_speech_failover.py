@@ -188,7 +188,6 @@ async def test_voices_fall_back_to_the_snapshot(
     edge_voices = [v for v in voices if v.engine == "edge"]
     assert edge_voices and {v.source for v in edge_voices} == {"snapshot"}
     assert not any(v.available for v in edge_voices)
-    await service.aclose()
 
 
 async def test_engine_order_comes_from_settings(
@@ -203,7 +202,6 @@ async def test_engine_order_comes_from_settings(
     only_offline = build_speech_service(_settings(tmp_path, tts_engines="piper"), piper)
     assert only_offline.engine_order == ["piper"]
     assert offline_first.engine_version("edge").startswith("edge-tts 7.")
-    await offline_first.aclose()
 
 
 async def test_cache_candidates_follow_the_breaker(

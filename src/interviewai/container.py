@@ -129,7 +129,6 @@ def build_speech_service(
     """
     prosody = {"rate": settings.tts_rate, "volume": settings.tts_volume, "pitch": settings.tts_pitch}
     engines: list[tuple[SpeechSynthesizer, VoiceSettings]] = []
-    closers: list[Callable[[], Awaitable[None]]] = []
     for name in settings.engine_order:
         if name == "edge":
             edge_settings = VoiceSettings(voice=settings.tts_voice, **prosody)
@@ -150,10 +149,9 @@ def build_speech_service(
             except ValueError as error:
                 raise SettingsError(f"Invalid configuration: EDGE_TTS_URL: {error}") from None
             engines.append((edge, edge_settings))
-            closers.append(edge.aclose)
         elif name == "piper":
             engines.append((piper, VoiceSettings(voice=settings.local_voice, **prosody)))
-    return SpeechService(engines, cooldown_s=settings.tts_breaker_cooldown_s, clock=clock, closers=closers)
+    return SpeechService(engines, cooldown_s=settings.tts_breaker_cooldown_s, clock=clock)
 
 
 def build_tracing(settings: Settings) -> Tracing | None:
@@ -347,7 +345,6 @@ async def build_container(
         # close() waits for running syntheses, so it runs off the event loop.
         stack.push_async_callback(asyncio.to_thread, piper.close)
         speech = build_speech_service(settings, piper)
-        stack.push_async_callback(speech.aclose)
         embedder = await MiniLmEmbedder.open(
             threads=settings.embedding_threads, timeout_s=settings.embeddings_timeout_s
         )

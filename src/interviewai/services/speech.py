@@ -238,10 +238,9 @@ class SpeechService:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         voice_list_timeout_s: float = 10.0,
-        closers: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
-        """``engines`` in the order to try them, each with the settings it speaks with; ``closers`` release
-        what the service owns (the caller keeps owning the engines it created)."""
+        """``engines`` in the order to try them, each with the settings it speaks with (the caller owns
+        them)."""
         if not engines:
             raise ValueError("SpeechService needs at least one engine")
         self._engines = [
@@ -249,7 +248,6 @@ class SpeechService:
         ]
         self._wall_clock = wall_clock
         self._voice_list_timeout_s = voice_list_timeout_s
-        self._closers = list(closers)
 
     @property
     def engine_order(self) -> list[str]:
@@ -323,11 +321,6 @@ class SpeechService:
     def health(self) -> list[EngineHealth]:
         """Counters and breaker state per engine, in engine order."""
         return [e.health(e.synthesizer.engine, e.settings.voice) for e in self._engines]
-
-    async def aclose(self) -> None:
-        """Release what the service owns (the Edge engine the builder made), newest first."""
-        while self._closers:
-            await self._closers.pop()()
 
     async def _attempt(self, slot: _Engine, text: str) -> SpokenAudio | ProviderError:
         engine = slot.synthesizer.engine
