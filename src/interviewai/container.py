@@ -151,7 +151,12 @@ def build_speech_service(
             engines.append((edge, edge_settings))
         elif name == "piper":
             engines.append((piper, VoiceSettings(voice=settings.local_voice, **prosody)))
-    return SpeechService(engines, cooldown_s=settings.tts_breaker_cooldown_s, clock=clock)
+    return SpeechService(
+        engines,
+        cooldown_s=settings.tts_breaker_cooldown_s,
+        clock=clock,
+        attempt_timeout_s=settings.tts_attempt_timeout_s,
+    )
 
 
 def build_tracing(settings: Settings) -> Tracing | None:
@@ -341,6 +346,7 @@ async def build_container(
             voice_name=settings.local_voice,
             parallelism=settings.synthesis_parallelism,
             intra_op_threads=settings.tts_threads_per_synthesis,
+            slot_wait_s=settings.tts_slot_wait_s,
         )
         # close() waits for running syntheses, so it runs off the event loop.
         stack.push_async_callback(asyncio.to_thread, piper.close)
@@ -360,9 +366,13 @@ async def build_container(
         if settings.broker_url:
             await check_redis("BROKER_URL", settings.broker_url)
         jobs = (
-            TaskiqJobQueue.redis(settings.broker_url, queue_name=settings.broker_queue)
+            TaskiqJobQueue.redis(
+                settings.broker_url,
+                queue_name=settings.broker_queue,
+                enqueue_timeout_s=settings.job_enqueue_timeout_s,
+            )
             if settings.broker_url
-            else TaskiqJobQueue.in_process()
+            else TaskiqJobQueue.in_process(enqueue_timeout_s=settings.job_enqueue_timeout_s)
         )
         await jobs.start()
         stack.push_async_callback(jobs.aclose)

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     redis_url: str = Field("", description="Shared provider health for all instances; empty: each on its own")
     broker_url: str = Field("", description="redis:// URL of the job broker; empty: jobs run in-process")
     broker_queue: str = Field("interviewai:jobs", min_length=1, description="Redis stream of the jobs")
+    job_enqueue_timeout_s: float = Field(
+        5.0, gt=0, le=120, description="Deadline of queueing one job; a look-ahead that misses it is skipped"
+    )
 
     # Speech.
     tts_engines: str = "edge,piper"
@@ -82,6 +85,12 @@ class Settings(BaseSettings):
     tts_threads_per_synthesis: int = Field(1, ge=1, le=64, description="ONNX Runtime threads per synthesis")
     edge_tts_url: str = ""
     edge_tts_timeout_s: float = Field(8.0, gt=0, le=120)
+    tts_attempt_timeout_s: float = Field(
+        90.0, gt=0, le=600, description="Deadline of one attempt of any speech engine, then the next one"
+    )
+    tts_slot_wait_s: float = Field(
+        60.0, gt=0, le=600, description="Longest wait for a free offline-voice slot, then a timeout"
+    )
     tts_breaker_cooldown_s: float = Field(60.0, ge=0, le=86400)
 
     # Speech recognition (spoken answers).

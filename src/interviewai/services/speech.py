@@ -35,7 +35,8 @@ from interviewai.observability import metrics
 from interviewai.observability.tracing import span
 
 _log = logging.getLogger(__name__)
-# One attempt of one engine, however it fails to end (Edge has its own shorter EDGE_TTS_TIMEOUT_S).
+# One attempt of one engine, however it fails to end (Edge has its own shorter EDGE_TTS_TIMEOUT_S);
+# the default of TTS_ATTEMPT_TIMEOUT_S.
 ATTEMPT_DEADLINE_S = 90.0
 T = TypeVar("T")
 
@@ -238,6 +239,7 @@ class SpeechService:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         voice_list_timeout_s: float = 10.0,
+        attempt_timeout_s: float = ATTEMPT_DEADLINE_S,
     ) -> None:
         """``engines`` in the order to try them, each with the settings it speaks with (the caller owns
         them)."""
@@ -248,6 +250,7 @@ class SpeechService:
         ]
         self._wall_clock = wall_clock
         self._voice_list_timeout_s = voice_list_timeout_s
+        self._attempt_timeout_s = attempt_timeout_s
 
     @property
     def engine_order(self) -> list[str]:
@@ -328,14 +331,14 @@ class SpeechService:
         async def bounded() -> SpokenAudio:
             # One attempt of one engine never outlives this, whatever the engine does inside.
             try:
-                async with deadline(ATTEMPT_DEADLINE_S):
+                async with deadline(self._attempt_timeout_s):
                     with metrics.synthesis_timer(engine), span("speech.synthesize", engine=engine):
                         return await slot.synthesizer.synthesize(text, slot.settings)
             except asyncio.TimeoutError:
                 raise ProviderError(
                     engine,
                     ProviderCategory.TIMEOUT,
-                    f"no speech within {ATTEMPT_DEADLINE_S:g} s",
+                    f"no speech within {self._attempt_timeout_s:g} s (TTS_ATTEMPT_TIMEOUT_S)",
                     retryable=True,
                 ) from None
 

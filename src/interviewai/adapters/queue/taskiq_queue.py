@@ -17,8 +17,9 @@ import logging
 from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
-from taskiq import AckableMessage, AsyncBroker, Context, InMemoryBroker, TaskiqDepends
+from taskiq import AckableMessage, AsyncBroker, BrokerMessage, Context, InMemoryBroker, TaskiqDepends
 from taskiq.acks import AcknowledgeType
+from taskiq.exceptions import UnknownTaskError
 
 from interviewai.deadlines import deadline
 from interviewai.domain.ports import JobHandler
@@ -34,18 +35,37 @@ DEFAULT_QUEUE = "interviewai:jobs"
 DEFAULT_MAXLEN = 100_000
 DEFAULT_REDELIVER_AFTER_S = 30.0
 _RECONNECT_S = 1.0
+# The default of JOB_ENQUEUE_TIMEOUT_S.
 ENQUEUE_DEADLINE_S = 5.0
+_SHUTDOWN_GRACE_S = 5.0
 
 
 class OwnedInMemoryBroker(InMemoryBroker):
-    """InMemoryBroker whose running jobs are cancelled at shutdown instead of being left behind."""
+    """InMemoryBroker whose jobs are owned: each runs in a task named `job:<name>:<id>`, and the ones still
+    running are cancelled at shutdown instead of being left behind (a job that fails is logged by
+    `TaskiqJobQueue.register`'s wrapper)."""
+
+    async def kick(self, message: BrokerMessage) -> None:
+        # InMemoryBroker.kick, with the task named after its job (taskiq's are "Task-<n>").
+        if self.find_task(message.task_name) is None:
+            raise UnknownTaskError(task_name=message.task_name)
+        task = asyncio.create_task(
+            self.receiver.callback(message=message.message),
+            name=f"job:{message.task_name}:{message.task_id[:8]}",
+        )
+        self._running_tasks.add(task)
+        task.add_done_callback(self._running_tasks.discard)
 
     async def shutdown(self) -> None:
         running = list(self._running_tasks)
         for task in running:
             task.cancel()
         if running:
-            await asyncio.wait(running, timeout=5)
+            _, stuck = await asyncio.wait(running, timeout=_SHUTDOWN_GRACE_S)
+            for task in stuck:
+                logger.error(
+                    "job task %s did not stop within %g s of shutdown", task.get_name(), _SHUTDOWN_GRACE_S
+                )
         await super().shutdown()
 
 
@@ -56,6 +76,7 @@ def _stream_broker(url: str, queue_name: str, maxlen: int, redeliver_after_s: fl
     # Imported here: an embedded server never loads redis.
     from redis.asyncio import Redis
     from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import RedisError
     from redis.exceptions import TimeoutError as RedisTimeoutError
     from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
 
@@ -154,7 +175,9 @@ def _stream_broker(url: str, queue_name: str, maxlen: int, redeliver_after_s: fl
                             message_ids=list(self._in_hand),
                             justid=True,
                         )
-                except (RedisConnectionError, RedisTimeoutError) as error:
+                except RedisError as error:
+                    # Any Redis failure (down, or the stream deleted under us): try again next round; a
+                    # keeper that died would let other workers take over jobs still running here.
                     logger.warning("could not refresh running jobs: %s", error)
 
         async def shutdown(self) -> None:
@@ -183,15 +206,23 @@ def _text(value: str | bytes) -> str:
 
 
 class TaskiqJobQueue:
-    def __init__(self, broker: AsyncBroker, *, distributed: bool = False) -> None:
+    def __init__(
+        self, broker: AsyncBroker, *, distributed: bool = False, enqueue_timeout_s: float = ENQUEUE_DEADLINE_S
+    ) -> None:
         self._broker = broker
         self._distributed = distributed
+        self._enqueue_timeout_s = enqueue_timeout_s
         # Jobs queued here and not yet started (in-process broker; a Redis stream reports its own backlog).
         self._waiting = 0
 
     @classmethod
-    def in_process(cls, max_running: int = 200) -> TaskiqJobQueue:
-        return cls(OwnedInMemoryBroker(max_async_tasks=max_running, propagate_exceptions=False))
+    def in_process(
+        cls, max_running: int = 200, *, enqueue_timeout_s: float = ENQUEUE_DEADLINE_S
+    ) -> TaskiqJobQueue:
+        return cls(
+            OwnedInMemoryBroker(max_async_tasks=max_running, propagate_exceptions=False),
+            enqueue_timeout_s=enqueue_timeout_s,
+        )
 
     @classmethod
     def redis(
@@ -201,11 +232,16 @@ class TaskiqJobQueue:
         queue_name: str = DEFAULT_QUEUE,
         maxlen: int = DEFAULT_MAXLEN,
         redeliver_after_s: float = DEFAULT_REDELIVER_AFTER_S,
+        enqueue_timeout_s: float = ENQUEUE_DEADLINE_S,
     ) -> TaskiqJobQueue:
         """Jobs go to the Redis stream `queue_name` (consumer group of the same name); this process only
         enqueues unless it calls `receive`. Results are kept an hour in Redis; outcomes that matter are in
         the media table."""
-        return cls(_stream_broker(url, queue_name, maxlen, redeliver_after_s), distributed=True)
+        return cls(
+            _stream_broker(url, queue_name, maxlen, redeliver_after_s),
+            distributed=True,
+            enqueue_timeout_s=enqueue_timeout_s,
+        )
 
     @property
     def distributed(self) -> bool:
@@ -221,7 +257,12 @@ class TaskiqJobQueue:
                 with job_context(name, context.message.labels), metrics.job_running(name):
                     await handler(**arguments)
             except asyncio.CancelledError:
-                raise
+                if self._distributed:
+                    raise
+                # Shutdown (the in-process broker cancels its jobs). taskiq's receiver would log any
+                # BaseException as a failure with its traceback; this is not one, and nothing waits for the
+                # task's result, so it ends here with one line.
+                logger.info("job %s(%s) cancelled at shutdown", name, arguments)
             except Exception:
                 logger.exception("job %s(%s) failed", name, arguments)
 
@@ -235,12 +276,16 @@ class TaskiqJobQueue:
             self._waiting += 1
         try:
             # A broker that hangs must not hang the request that queues: it fails after a short deadline.
-            async with deadline(ENQUEUE_DEADLINE_S):
+            async with deadline(self._enqueue_timeout_s):
                 with enqueue_span(name):
                     await task.kicker().with_labels(**job_labels()).kiq(**arguments)
-        except BaseException:
+        except BaseException as error:
             if not self._distributed:
                 self._waiting -= 1
+            if isinstance(error, asyncio.TimeoutError):
+                raise TimeoutError(
+                    f"queueing job {name} took over {self._enqueue_timeout_s:g} s (JOB_ENQUEUE_TIMEOUT_S)"
+                ) from None
             raise
 
     async def ping(self) -> None:

@@ -49,7 +49,7 @@ from interviewai.domain.visemes import viseme_for, visemes_from_phonemes
 _LOGGER = logging.getLogger(__name__)
 
 ENGINE = "piper"
-# How long a synthesis waits for a free offline-voice slot.
+# How long a synthesis waits for a free offline-voice slot (the default of TTS_SLOT_WAIT_S).
 SLOT_WAIT_S = 60.0
 JOE_VOICE = "en_US-joe-medium"
 # Bump when the text normalization or the word/viseme mapping changes what a synthesis returns,
@@ -78,7 +78,9 @@ class PiperSynthesizer:
     ORT thread, so with one worker per core parallel requests don't fight over cores (speech.md §5).
     """
 
-    def __init__(self, voice: PiperVoice, voice_name: str, parallelism: int) -> None:
+    def __init__(
+        self, voice: PiperVoice, voice_name: str, parallelism: int, slot_wait_s: float = SLOT_WAIT_S
+    ) -> None:
         if voice.config.vowel_clusters:
             # The alignment relies on one phoneme per codepoint; joe has no clusters.
             raise ProviderError(
@@ -97,6 +99,7 @@ class PiperSynthesizer:
             max_workers=self._parallelism, thread_name_prefix="piper"
         )
         self._slots = asyncio.Semaphore(self._parallelism)
+        self._slot_wait_s = slot_wait_s
         self._word_phonemes = functools.lru_cache(maxsize=_TOKEN_CACHE_SIZE)(self._phonemize_word)
         self._version = f"piper-tts {_piper_version()}/{_short_name(voice_name)}/{ALIGNMENT_VERSION}"
 
@@ -111,6 +114,7 @@ class PiperSynthesizer:
         *,
         intra_op_threads: int = 1,
         warm_up: bool = True,
+        slot_wait_s: float = SLOT_WAIT_S,
     ) -> PiperSynthesizer:
         """Load the bundled voice, patching a copy for alignments into `model_dir` the first time.
 
@@ -149,7 +153,7 @@ class PiperSynthesizer:
             raise ProviderError(
                 ENGINE, ProviderCategory.UNKNOWN, f"cannot load {voice_name}: {exc}", retryable=False
             ) from exc
-        synthesizer = cls(voice, voice_name, parallelism)
+        synthesizer = cls(voice, voice_name, parallelism, slot_wait_s)
         if warm_up:
             # Pays espeak's initialisation and ORT's first run now instead of in the first request.
             synthesizer.synthesize_sync("Hello.", VoiceSettings(voice=voice_name))
@@ -163,10 +167,16 @@ class PiperSynthesizer:
         parallelism: int = 1,
         *,
         intra_op_threads: int = 1,
+        slot_wait_s: float = SLOT_WAIT_S,
     ) -> PiperSynthesizer:
         """`load` in a worker thread, for the app's lifespan."""
         return await asyncio.to_thread(
-            cls.load, model_dir, voice_name, parallelism, intra_op_threads=intra_op_threads
+            cls.load,
+            model_dir,
+            voice_name,
+            parallelism,
+            intra_op_threads=intra_op_threads,
+            slot_wait_s=slot_wait_s,
         )
 
     def close(self) -> None:
@@ -195,13 +205,13 @@ class PiperSynthesizer:
         """Speak `text` in a worker thread; at most `parallelism` run at once, the rest wait here."""
         try:
             # Queued behind busy slots at most this long: past it the caller hears a timeout, not a hang.
-            async with deadline(SLOT_WAIT_S):
+            async with deadline(self._slot_wait_s):
                 await self._slots.acquire()
         except asyncio.TimeoutError:
             raise ProviderError(
                 ENGINE,
                 ProviderCategory.TIMEOUT,
-                f"no free synthesis slot within {SLOT_WAIT_S:g} s",
+                f"no free synthesis slot within {self._slot_wait_s:g} s (TTS_SLOT_WAIT_S)",
                 retryable=True,
             ) from None
         loop = asyncio.get_running_loop()
