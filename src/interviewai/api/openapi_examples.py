@@ -8,12 +8,76 @@ from typing import Any
 from pydantic import BaseModel
 
 from interviewai.api import schemas as s
-from interviewai.api.report_schemas import ReportResponse
+from interviewai.api.report_schemas import (
+    CriterionModel,
+    DeliveryModel,
+    OverallModel,
+    QuestionFeedback,
+    ReportResponse,
+)
 
 _SESSION = "session_Jx3vQ9mT2aLk8YwPz0RcE5uN1bHd7GfS"
 _BASE = "http://localhost:8000/api/v1/media"
 _AUDIO = f"{_BASE}/audio/{'3f' * 32}.mp3"
 _IMAGE = f"{_BASE}/avatar.png"
+# A ready report from EVALUATOR=llm with a spoken answer: what a client renders once status is "ready".
+_DELIVERY = DeliveryModel(
+    spoken_answers=1,
+    words=96,
+    speaking_s=41.5,
+    words_per_minute=138.8,
+    pace="steady",
+    filler_words=3,
+    fillers_per_100_words=3.1,
+    long_pauses=1,
+    longest_pause_s=2.6,
+    long_pause_s=2.0,
+)
+_ANSWER = "I have five years of backend work in Python. I led the move of our orders service to Postgres."
+_READY_REPORT = ReportResponse(
+    session_id=_SESSION,
+    state="completed",
+    status="ready",
+    evaluator="llm",
+    overall=OverallModel(score=72, band="good", summary="Overall 72/100 (good) over 1 answered question."),
+    strengths=["Relevant background: I have five years of backend work in Python."],
+    improvements=["Motivation for the role: say why this role and this company."],
+    questions=[
+        QuestionFeedback(
+            question_id=1,
+            question_text="Tell me about yourself.",
+            question_type="introduction",
+            answer_text=_ANSWER,
+            status="ready",
+            score=72,
+            criteria=[
+                CriterionModel(
+                    name="background",
+                    label="Relevant background",
+                    score=4,
+                    evidence=["I have five years of backend work in Python."],
+                    comment="Years and the main technology, tied to backend work.",
+                ),
+                CriterionModel(
+                    name="motivation",
+                    label="Motivation for the role",
+                    score=2,
+                    evidence=[],
+                    comment="No reason is given for this role.",
+                ),
+            ],
+            strengths=["Relevant background"],
+            improvements=["Motivation for the role"],
+            evaluator="llm",
+            evaluator_version="1+smollm2",
+            delivery=_DELIVERY,
+        )
+    ],
+    questions_answered=1,
+    total_questions=1,
+    html_url=f"http://localhost:8000/api/v1/interview/{_SESSION}/report?format=html",
+    delivery=_DELIVERY,
+)
 ERROR_DETAILS: dict[str, object] = {
     "invalid_encoding": "The request body is not valid UTF-8.",
     "json_too_deep": "The request body's JSON is nested too deeply.",
@@ -242,18 +306,7 @@ def _examples() -> dict[str, BaseModel]:
             ]
         ),
         _BANK,
-        ReportResponse(
-            session_id=_SESSION,
-            state="completed",
-            status="pending",
-            evaluator="rubric",
-            strengths=[],
-            improvements=[],
-            questions=[],
-            questions_answered=2,
-            total_questions=2,
-            html_url=f"http://localhost:8000/api/v1/interview/{_SESSION}/report?format=html",
-        ),
+        _READY_REPORT,
         s.BanksResponse(banks=[_BANK.model_copy(update={"content": None})]),
     ]
     return {type(example).__name__: example for example in examples}
