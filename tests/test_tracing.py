@@ -30,11 +30,15 @@ from websockets.asyncio.client import connect
 
 from conftest import SettingsFactory
 from edge_fixtures import piper  # noqa: F401  (a fixture, requested by name)
+from interviewai.adapters.recognition.whisper import WhisperRecognizer
+from interviewai.app import create_app
 from interviewai.observability import tracing
 from interviewai.observability.jobs import job_labels
 from interviewai.simulators.did import DidSimulator
 from interviewai.simulators.edge_tts import EdgeTtsSimulator
 from live_server import REPO, serve_app
+from spoken_audio import encode
+from stt_fixtures import BrokenRecognizer, SpeakPcm, answer_voice, speak, whisper
 from test_feedback_api import report_when_ready
 from test_redis_worker import REDIS_URL, broker_queue  # noqa: F401  (a fixture, requested by name)
 
@@ -46,6 +50,7 @@ SERVER = ProtoSpan.SpanKind.SPAN_KIND_SERVER
 CLIENT = ProtoSpan.SpanKind.SPAN_KIND_CLIENT
 PRODUCER = ProtoSpan.SpanKind.SPAN_KIND_PRODUCER
 CONSUMER = ProtoSpan.SpanKind.SPAN_KIND_CONSUMER
+__all__ = ["answer_voice", "speak", "whisper"]
 EDGE_URL = "wss://" + edge_tts.constants.BASE_URL + "/edge/v1"
 
 
@@ -359,3 +364,33 @@ async def test_a_clip_rendered_by_a_worker_joins_the_trace_of_the_request_that_q
     (render,) = receiver.under(job, receiver.named("avatar.render"))
     did_calls = [s for s in receiver.under(render, receiver.spans) if s.kind == CLIENT]
     assert did_calls and {s.service for s in did_calls} == {"worker"}
+
+
+async def test_a_spoken_answer_is_recognised_inside_its_request(
+    make_settings: SettingsFactory, whisper: WhisperRecognizer, speak: SpeakPcm
+) -> None:
+    """One span per recognition attempt, by engine, both under the answer request (the remote one down)."""
+    async with OtlpReceiver() as receiver:
+        settings = make_settings(
+            stt_engines="openai,whisper",
+            stt_api_url="http://127.0.0.1:9",
+            otel_exporter_otlp_endpoint=receiver.url,
+        )
+        app = create_app(settings, recognizers={"openai": BrokenRecognizer("openai"), "whisper": whisper})
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+        ):
+            session = (await client.post("/api/v1/interview/start")).json()["session_id"]
+            question = (await client.get(f"/api/v1/interview/{session}/question")).json()
+            answered = await client.post(
+                f"/api/v1/interview/{session}/answer",
+                data={"question_id": str(question["question_id"])},
+                files={
+                    "audio": ("answer.wav", encode(speak("I build backend services."), "wav"), "audio/wav")
+                },
+            )
+            assert answered.status_code == 200, answered.text
+    answer = receiver.one("POST /api/v1/interview/{session_id}/answer", SERVER)
+    recognitions = receiver.under(answer, receiver.named("speech.recognize"))
+    assert sorted(s.attributes["engine"] for s in recognitions) == ["openai", "whisper"]
