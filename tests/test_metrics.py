@@ -26,6 +26,7 @@ from interviewai.simulators.did import DidSimulator
 from live_server import REPO, free_port, serve_app, stop_process
 from spoken_audio import encode
 from stt_fixtures import BrokenRecognizer, SpeakPcm, answer_voice, speak, whisper
+from test_redis_worker import REDIS_URL, broker_queue  # noqa: F401  (a fixture, requested by name)
 
 __all__ = ["answer_voice", "speak", "whisper"]
 
@@ -358,3 +359,24 @@ async def test_every_dashboard_expression_names_what_a_live_scrape_exports(
         grouped = {label.strip() for group in _GROUPING.findall(expression) for label in group.split(",")}
         available = set().union(*(labels_of[name] for name in used))
         assert grouped - {""} <= available, f"{expression}: grouped by {grouped - available}"
+
+
+@pytest.mark.redis
+async def test_jobs_queued_is_the_redis_backlog_nobody_has_taken(
+    make_settings: SettingsFactory, broker_queue: str
+) -> None:
+    """With the Redis broker and no worker running, the clip the API queued shows on the gauge."""
+    async with DidSimulator() as did:
+        settings = make_settings(
+            broker_url=REDIS_URL, broker_queue=broker_queue, did_api_url=did.url, did_api_key=did.api_key
+        )
+        app = create_app(settings)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+        ):
+            assert value(await scrape(client), "interviewai_jobs_queued") == 0
+            session = (await client.post("/api/v1/interview/start")).json()["session_id"]
+            asked = (await client.get(f"/api/v1/interview/{session}/question", params={"wait": 0})).json()
+            assert asked["video_status"] == "pending", "the API only queues the clip"
+            assert value(await scrape(client), "interviewai_jobs_queued") == 1
