@@ -36,7 +36,7 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-typecheck: $(STAMP) ## mypy --strict on the package
+typecheck: $(STAMP) ## mypy --strict on the package, the tests and the benchmarks
 	$(PY) -m mypy
 
 bench: $(STAMP) ## speech and interview benchmarks (see docs/benchmarks.md)

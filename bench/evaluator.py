@@ -150,7 +150,7 @@ async def run(
     # Warm-up: first calls load caches and the model's arenas (one call for a chat model: seconds each).
     for _, job in jobs if warm_all else jobs[:1]:
         await evaluator.evaluate(job)
-    scored = []
+    scored: list[Scored] = []
     for record, job in jobs:
         started = time.perf_counter()
         evaluation = await evaluator.evaluate(job)

@@ -80,7 +80,7 @@ async def timed(plans: PlanService, request: PlanRequest, times: list[float]) ->
 def grown(ad: dict[str, Any], ads: list[dict[str, Any]]) -> str:
     """The ad followed by the other ads of its role, cut at the length limit."""
     others = [a["text"] for a in ads if a["role"] == ad["role"] and a is not ad] or [ad["text"]]
-    text = ad["text"]
+    text: str = ad["text"]
     while len(text) < MAX_JOB_DESCRIPTION_CHARS:
         text += "\n" + "\n".join(others)
     return text[:MAX_JOB_DESCRIPTION_CHARS]
@@ -90,12 +90,17 @@ async def quality(
     plans: PlanService, embedder: MiniLmEmbedder, ads: list[dict[str, Any]], seeds: int
 ) -> None:
     times: list[float] = []
-    rows = []
+    # (ad, on-target share min, skills covered min, duplicate pairs, role read right, ms p50/max);
+    # the labelled numbers are None for an ad with no role.
+    rows: list[tuple[str, float | None, int | None, int, float | None, tuple[float, float]]] = []
     by_role: dict[str, list[dict[int, Plan]]] = {}
     for ad in ads:
         labelled = set(ad["skills"])
         per_seed: dict[int, Plan] = {}
-        shares, covered, duplicates, role_right, ad_times = [], [], 0, 0, []
+        shares: list[float] = []
+        covered: list[int] = []
+        ad_times: list[float] = []
+        duplicates, role_right = 0, 0
         for seed in range(seeds):
             plan = await timed(plans, PlanRequest(job_description=ad["text"], seed=seed), ad_times)
             per_seed[seed] = plan
@@ -121,7 +126,11 @@ async def quality(
             print(f"{ad_id:34} {'-':>13} {'-':>10} {dups:>9} {'(none)':>9} {ms:>12}")
         else:
             print(f"{ad_id:34} {share:>12.0%} {skills:>10} {dups:>9} {role:>8.0%} {ms:>12}")
-    labelled_rows = [r for r in rows if r[1] is not None]
+    labelled_rows = [
+        (share, skills, role)
+        for _, share, skills, _, role, _ in rows
+        if share is not None and skills is not None and role is not None
+    ]
     overlap = 0
     for backend in by_role.get("backend", []):
         for product in by_role.get("product-management", []):
@@ -132,11 +141,11 @@ async def quality(
                 overlap += sum(1 for q in shared if not q.is_general)
     print(
         f"\nads: {len(labelled_rows)} labelled, plans: {len(times)}; "
-        f"on-target (min over plans): {min(r[1] for r in labelled_rows):.0%}; "  # type: ignore[type-var]
-        f"ads with every plan >= 90%: {sum(r[1] >= 0.9 for r in labelled_rows)}/{len(labelled_rows)}; "  # type: ignore[operator]
-        f"labelled skills covered (min): {min(r[2] for r in labelled_rows)}; "  # type: ignore[type-var]
+        f"on-target (min over plans): {min(r[0] for r in labelled_rows):.0%}; "
+        f"ads with every plan >= 90%: {sum(r[0] >= 0.9 for r in labelled_rows)}/{len(labelled_rows)}; "
+        f"labelled skills covered (min): {min(r[1] for r in labelled_rows)}; "
         f"near-duplicate pairs: {sum(r[3] for r in rows)}; "
-        f"role read right: {statistics.mean(r[4] for r in labelled_rows):.0%}; "  # type: ignore[misc]
+        f"role read right: {statistics.mean(r[2] for r in labelled_rows):.0%}; "
         f"backend/product shared non-general questions: {overlap}"
     )
     print(f"plan time per ad plan (ad embedded every time): {percentiles(times)}")

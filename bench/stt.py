@@ -70,7 +70,8 @@ def make_test_set(work: Path) -> list[Clip]:
 
 def accuracy(clips: list[Clip], model: str, work: Path) -> dict[str, Any]:
     recognizer = WhisperRecognizer.load(model, model_dir=work / "models")
-    rows, rtfs = [], []
+    rows: list[dict[str, Any]] = []
+    rtfs: list[float] = []
     for clip_id, text, pcm in clips:
         audio = PcmAudio(pcm)
         started = time.perf_counter()
@@ -84,8 +85,9 @@ def accuracy(clips: list[Clip], model: str, work: Path) -> dict[str, Any]:
     recognizer.close()
 
     def overall(selected: list[dict[str, Any]]) -> float:
-        words = sum(r["words"] for r in selected)
-        return round(sum(r["wer"] * r["words"] for r in selected) / words, 4)
+        words: int = sum(r["words"] for r in selected)
+        errors: float = sum(r["wer"] * r["words"] for r in selected)
+        return round(errors / words, 4)
 
     return {
         "model": model,

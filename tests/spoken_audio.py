@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from fractions import Fraction
+from typing import Any
 
 import av
 import numpy as np
@@ -34,8 +35,8 @@ def speak_pcm(piper: PiperSynthesizer, text: str, *, pause_s: float = 0.0) -> by
 
 def decode_to_pcm(data: bytes) -> bytes:
     resampler = AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-    parts = []
-    with av.open(io.BytesIO(data)) as source:
+    parts: list[np.ndarray[Any, Any]] = []
+    with av.open(io.BytesIO(data), mode="r") as source:
         for frame in source.decode(audio=0):
             parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
     parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
@@ -49,6 +50,7 @@ def encode(pcm: bytes, fmt: str, sample_rate: int = SAMPLE_RATE) -> bytes:
     out = io.BytesIO()
     with av.open(out, mode="w", format=container) as target:
         stream = target.add_stream(codec, rate=rate, layout="mono")
+        assert isinstance(stream, av.AudioStream), codec
         resampler = AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=rate)
         samples = np.frombuffer(pcm, dtype="<i2").reshape(1, -1)
         pts = 0

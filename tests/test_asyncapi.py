@@ -48,6 +48,7 @@ def _sent_types() -> set[str]:
                 and node.func.attr == "_send"
                 and node.args
                 and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
             ):
                 found.add(node.args[0].value)
     return found

@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from interviewai.adapters.blobs.files import FileBlobStore, UnsafeBlobName
-from interviewai.adapters.blobs.s3 import S3BlobStore, UnsatisfiableRange
-from interviewai.domain.errors import ProviderCategory, ProviderError
+from interviewai.adapters.blobs.s3 import S3BlobStore
+from interviewai.domain.errors import ProviderCategory, ProviderError, UnsatisfiableRange
 from interviewai.domain.ports import BlobStore
 from moto_s3 import ACCESS_KEY_ID, SECRET_ACCESS_KEY, MotoServer, moto_server, offline_aws_environment  # noqa: F401
 

@@ -173,7 +173,11 @@ def test_a_whole_interview_in_the_browser(browser: Any, tmp_path: Path, model_di
 
         answer = driver.find_element(By.ID, "answer")
         for number in range(1, total + 1):
-            wait_for(lambda n=number: page_state()["questionId"] == str(n), 30, f"question {number}")
+
+            def on_question(n: int = number) -> bool:
+                return bool(page_state()["questionId"] == str(n))
+
+            wait_for(on_question, 30, f"question {number}")
             answer.send_keys(f"My answer to question {number}.")
             if number % 2:
                 answer.send_keys(Keys.CONTROL, Keys.ENTER)  # the keyboard shortcut
@@ -202,7 +206,11 @@ def test_the_docs_pages_render_under_their_csp(browser: Any, tmp_path: Path, mod
         for path, rendered in (("/docs", ".opblock"), ("/redoc", "[data-section-id]")):
             assert "frame-ancestors 'none'" in httpx.get(base + path).headers["content-security-policy"]
             driver.get(base + path)
-            wait_for(lambda css=rendered: driver.find_elements(By.CSS_SELECTOR, css), 30, f"{path} rendered")
+
+            def rendered_elements(css: str = rendered) -> Any:
+                return driver.find_elements(By.CSS_SELECTOR, css)
+
+            wait_for(rendered_elements, 30, f"{path} rendered")
             assert "/api/v1/interview/start" in driver.page_source, f"{path} shows the API"
             # ReDoc always shows Redocly's logo from their CDN; the policy blocking it is the point of it.
             assert page_problems(driver, ignore=(REDOC_LOGO,)) == [], path
@@ -244,16 +252,16 @@ def test_a_tailored_interview_from_the_start_screen(browser: Any, tmp_path: Path
         asked: list[str] = []
         answer = driver.find_element(By.ID, "answer")
         for number in range(1, 5):
-            question_id = wait_for(
-                lambda n=number: driver.execute_script(
+
+            def shown_question(n: int = number) -> Any:
+                return driver.execute_script(
                     "const q = document.getElementById('question');"
                     "return document.getElementById('question-number').textContent.includes(arguments[0] + ' of 4')"
                     " && q.dataset.questionId",
                     n,
-                ),
-                60,
-                f"question {number}",
-            )
+                )
+
+            question_id = wait_for(shown_question, 60, f"question {number}")
             asked.append(question_id)
             answer.send_keys(f"My answer to question {number}.")
             driver.find_element(By.ID, "submit-button").click()

@@ -160,7 +160,11 @@ def test_the_summary_shows_the_report_with_evidence_highlighted(server: str, tmp
         # The report fits a phone: nothing wider than the screen, so the page is never zoomed out.
         for width, height in PHONES.values():
             as_phone(driver, width, height)
-            wait_for(lambda w=width: driver.execute_script("return innerWidth") == w, 10, f"{width} wide")
+
+            def is_wide(w: int = width) -> bool:
+                return bool(driver.execute_script("return innerWidth") == w)
+
+            wait_for(is_wide, 10, f"{width} wide")
             too_wide = driver.execute_script(WIDER_THAN_THE_SCREEN, width)
             assert too_wide == [], f"{width}x{height}: wider than the screen: {too_wide}"
 

@@ -119,7 +119,8 @@ async def test_a_claim_of_a_process_killed_mid_synthesis_is_taken_over_at_once(
         claimer.kill()  # kill -9: no chance to release its claim
         await claimer.wait()
     dead = await SqlMediaIndex(container.engine).get(key)
-    assert dead is not None and dead.state is MediaState.PENDING and dead.owner.endswith(":deadbeef")
+    assert dead is not None and dead.state is MediaState.PENDING
+    assert dead.owner is not None and dead.owner.endswith(":deadbeef")
     session_id = await running.start()
     started = time.monotonic()
     with caplog.at_level(logging.INFO, logger="interviewai.services.single_flight"):

@@ -62,7 +62,7 @@ def _shown_operations(driver: Any, script: str, expected: set[str], page: str) -
         return set(driver.execute_script(script))
 
     try:
-        return wait_for(lambda: shown() >= expected and shown(), 30, f"{page}'s operations")
+        return wait_for(lambda: shown() if shown() >= expected else None, 30, f"{page}'s operations")
     except AssertionError:
         return shown()
 

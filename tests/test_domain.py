@@ -101,10 +101,10 @@ def test_video_mode_without_key_is_refused() -> None:
 
 
 def test_avatar_mode_follows_the_key() -> None:
-    assert Settings(did_api_key="", _env_file=None).effective_avatar_mode is AvatarMode.AUDIO_ONLY  # type: ignore[call-arg]
-    assert Settings(did_api_key="k:s", _env_file=None).effective_avatar_mode is AvatarMode.VIDEO  # type: ignore[call-arg]
+    assert Settings(did_api_key="", _env_file=None).effective_avatar_mode is AvatarMode.AUDIO_ONLY
+    assert Settings(did_api_key="k:s", _env_file=None).effective_avatar_mode is AvatarMode.VIDEO
     assert (
-        Settings(did_api_key="k:s", avatar_mode="audio_only", _env_file=None).effective_avatar_mode  # type: ignore[call-arg]
+        Settings(did_api_key="k:s", avatar_mode="audio_only", _env_file=None).effective_avatar_mode
         is AvatarMode.AUDIO_ONLY
     )
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from asgi_correlation_id.context import correlation_id
 
 from interviewai.adapters.queue.taskiq_queue import TaskiqJobQueue
 from interviewai.observability import logging as log_context
@@ -64,7 +65,8 @@ def test_json_lines_with_request_ids_and_no_session_id(tmp_path: Path, model_dir
     def only(request_id: str) -> dict[str, Any]:
         found = [line for line in access if line["request_id"] == request_id]
         assert len(found) == 1, (request_id, found)
-        return found[0]
+        line: dict[str, Any] = found[0]
+        return line
 
     start_line = only("req-start-1")
     assert (start_line["route"], start_line["method"], start_line["status"]) == (
@@ -124,7 +126,7 @@ async def test_the_request_id_follows_a_job_through_the_broker(broker_queue: str
         receiving = asyncio.get_running_loop().create_task(queue.receive(1), context=contextvars.Context())
 
         async def request() -> None:
-            log_context.correlation_id.set("req-job-1")
+            correlation_id.set("req-job-1")
             log_context.bind(route=QUESTION_ROUTE, session_id=session_id)
             await queue.enqueue("log_probe", session_id=session_id)
 

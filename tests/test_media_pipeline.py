@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from conftest import RunningApp, SettingsFactory
+from interviewai.adapters.blobs.files import FileBlobStore
 from interviewai.app import create_app
 
 
@@ -81,7 +82,9 @@ async def test_a_damaged_blob_is_regenerated_not_served(pipeline: RunningApp, da
     session_id = await pipeline.start()
     first = (await pipeline.client.get(f"/api/v1/interview/{session_id}/question")).json()
     name = "audio/" + first["audio_url"].rsplit("/", 1)[1]
-    path = pipeline.container.blobs.path_for(name)
+    blobs = pipeline.container.blobs
+    assert isinstance(blobs, FileBlobStore), "this test damages files on disk"
+    path = blobs.path_for(name)
     if damage == "missing":
         path.unlink()
     else:

@@ -21,6 +21,7 @@ from websockets.asyncio.client import connect
 from conftest import SettingsFactory
 from interviewai.adapters.recognition.whisper import WhisperRecognizer
 from interviewai.app import create_app
+from interviewai.domain.ports import SpeechRecognizer
 from interviewai.observability import metrics
 from interviewai.simulators.did import DidSimulator
 from live_server import REPO, free_port, serve_app, stop_process
@@ -291,7 +292,7 @@ async def test_a_spoken_answer_times_recognition_and_counts_the_failed_engine(
     make_settings: SettingsFactory, whisper: WhisperRecognizer, speak: SpeakPcm
 ) -> None:
     """The remote recogniser down, the local one answers: both timed by engine, the failure counted."""
-    recognizers = {"openai": BrokenRecognizer("openai"), "whisper": whisper}
+    recognizers: dict[str, SpeechRecognizer] = {"openai": BrokenRecognizer("openai"), "whisper": whisper}
     app = create_app(
         make_settings(stt_engines="openai,whisper", stt_api_url=f"http://127.0.0.1:{free_port()}"),
         recognizers=recognizers,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,7 @@ ADS = {
 
 
 @pytest.fixture
-async def plans(embedder: MiniLmEmbedder) -> AsyncIterator[PlanService]:
+async def plans(embedder: MiniLmEmbedder) -> PlanService:
     service = PlanService(load_question_bank(None), load_question_bank(LIBRARY), embedder)
     await service.prepare()
     return service

@@ -35,8 +35,9 @@ async def _walk(app: RunningApp, session_id: str) -> list[dict[str, Any]]:
 
 
 async def test_an_empty_start_is_exactly_the_default_bank(planned: RunningApp) -> None:
-    for body in ({}, {"content": b""}, {"json": {}}):
-        started = await planned.client.post("/api/v1/interview/start", **body)  # type: ignore[arg-type]
+    bodies: tuple[dict[str, Any], ...] = ({}, {"content": b""}, {"json": {}})
+    for body in bodies:
+        started = await planned.client.post("/api/v1/interview/start", **body)
         assert started.status_code == 200, started.text
         assert started.json()["total_questions"] == 10 and started.json()["seed"] is None
         session = await planned.container.interviews.status(started.json()["session_id"])

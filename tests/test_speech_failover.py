@@ -271,21 +271,26 @@ async def test_every_engine_failing_is_one_provider_error() -> None:
         await service.speak("   ")
 
 
+def _state(breaker: CircuitBreaker) -> BreakerState:
+    return breaker.state
+
+
 def test_circuit_breaker_states() -> None:
     clock = FakeClock()
     breaker = CircuitBreaker(10.0, clock)
-    assert breaker.allow() and breaker.state is BreakerState.CLOSED
+    # `state` is read through a function: mypy would keep it narrowed across the calls that change it.
+    assert breaker.allow() and _state(breaker) is BreakerState.CLOSED
     breaker.record_failure()
-    assert breaker.state is BreakerState.OPEN and not breaker.allow()
+    assert _state(breaker) is BreakerState.OPEN and not breaker.allow()
     assert breaker.retry_at == clock.now + 10.0
     clock.advance(10.0)
-    assert breaker.state is BreakerState.HALF_OPEN
+    assert _state(breaker) is BreakerState.HALF_OPEN
     assert breaker.allow()  # the probe
     assert not breaker.allow()  # only one
     breaker.release_probe()
     assert breaker.allow()  # the next caller probes instead
     breaker.record_success()
-    assert breaker.state is BreakerState.CLOSED and breaker.retry_at is None
+    assert _state(breaker) is BreakerState.CLOSED and breaker.retry_at is None
 
 
 @pytest.mark.parametrize("bug", [TypeError("unsupported operand"), KeyError("boundary")])

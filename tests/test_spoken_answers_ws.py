@@ -189,7 +189,8 @@ async def test_audio_errors_keep_the_socket_open_and_the_session_untouched(
             for message in messages:
                 await (socket_.send(message) if isinstance(message, bytes) else send(socket_, *message))
             reply, _ = await until(socket_, "error")
-            return reply["data"]
+            data: dict[str, Any] = reply["data"]
+            return data
 
         assert (await error_after(("answer_audio_end",)))["code"] == "no_audio_answer"
         assert (await error_after(b"\x00\x01" * 1000))["code"] == "no_audio_answer"

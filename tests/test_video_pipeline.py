@@ -17,6 +17,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from conftest import RunningApp, SettingsFactory
+from interviewai.adapters.blobs.files import FileBlobStore
 from interviewai.app import create_app
 from interviewai.simulators.did import DidSimulator
 from live_server import serve_app
@@ -72,7 +73,7 @@ async def open_app(
 
 
 def _mp4_duration(data: bytes, *, with_sound: bool = True) -> float:
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         assert container.streams.video, "the clip has a picture"
         assert bool(container.streams.audio) == with_sound
         return float(container.duration or 0) / 1_000_000
@@ -109,6 +110,7 @@ async def test_video_happy_path_rehosts_the_clip_of_our_own_audio(
         "the clip speaks our MP3"
     )
     (clip_request,) = did.api_requests("POST", "/clips")
+    assert clip_request.json is not None
     assert clip_request.json["script"]["type"] == "audio"
     assert clip_request.json["presenter_id"] == "v2_public_Amber@0zSz8kflCN"
 
@@ -127,6 +129,7 @@ async def test_provider_voice_mode_sends_text(open_app: OpenApp, did: DidSimulat
     question = await app.question(await app.start())
     assert question["video_status"] == "ready"
     (clip_request,) = did.api_requests("POST", "/clips")
+    assert clip_request.json is not None
     assert clip_request.json["script"]["type"] == "text"
     assert clip_request.json["script"]["input"] == question["question_text"]
     assert clip_request.json["script"]["provider"]["voice_id"] == "en-US-JennyNeural"
@@ -268,7 +271,9 @@ async def test_a_missing_clip_file_is_fetched_again_without_a_new_clip(
     app = await open_app(short_bank=True)
     first = await app.question(await app.start())
     name = "video/" + first["video_url"].rsplit("/", 1)[1]
-    app.container.blobs.path_for(name).unlink()
+    blobs = app.container.blobs
+    assert isinstance(blobs, FileBlobStore), "this test deletes a file on disk"
+    blobs.path_for(name).unlink()
     second = await app.question(await app.start())
     assert second["video_status"] == "ready"
     served = await app.client.get(httpx.URL(second["video_url"]).path)

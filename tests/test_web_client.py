@@ -50,7 +50,7 @@ def measure(driver: Any, selector: str) -> dict[str, Any]:
 
 
 def overlaps(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return (
+    return bool(
         a["left"] < b["right"]
         and b["left"] < a["right"]
         and a["top"] < b["bottom"]
