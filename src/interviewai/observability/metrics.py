@@ -6,9 +6,10 @@ writable directory before the processes start, and ``/metrics`` of any of them r
 (prometheus-client's multiprocess mode; gauges say how they combine). Instances on other machines are
 scraped one by one and summed by Prometheus (see the README).
 
-For the services being built: call ``recognition_timer(engine)`` around one speech recognition,
-``evaluation_timer(engine)`` around one answer evaluation, and ``count_provider_failure(error)`` when a
-provider error is swallowed (degraded) rather than raised; ``count_cache(kind, hit)`` for any new cache.
+Where they move: ``synthesis_timer``/``recognition_timer`` wrap each engine attempt (services/speech.py,
+services/recognition.py), ``observe_evaluation`` each judged answer (services/evaluation.py), and
+``count_provider_failure(error)`` a provider error that is swallowed (degraded) rather than raised;
+``count_cache(kind, hit)`` for any new cache.
 """
 
 from __future__ import annotations
@@ -158,11 +159,6 @@ def synthesis_timer(engine: str) -> contextlib.AbstractContextManager[None]:
 def recognition_timer(engine: str) -> contextlib.AbstractContextManager[None]:
     """Times one speech recognition (``with recognition_timer("vosk"): text = await ...``)."""
     return _timed(RECOGNITION_DURATION, engine)
-
-
-def evaluation_timer(engine: str) -> contextlib.AbstractContextManager[None]:
-    """Times one answer evaluation (``with evaluation_timer("llm"): report = await ...``)."""
-    return _timed(EVALUATION_DURATION, engine)
 
 
 def observe_evaluation(engine: str, outcome: str, seconds: float) -> None:
