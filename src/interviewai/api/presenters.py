@@ -19,6 +19,7 @@ from interviewai.api.schemas import (
     WordTimingModel,
 )
 from interviewai.api.speech_presenters import speech_summary, spoken_fields
+from interviewai.domain.avatar import VideoStatus
 from interviewai.domain.session import FeedbackMode, InterviewSession
 from interviewai.domain.speech import SpokenAudio
 from interviewai.services.interview import Completion, Delivery, FeedbackOptions, QuestionDelivery
@@ -117,8 +118,12 @@ def question_fields(
         "question_text": follow_up.text if follow_up else question.text,
         "question_type": "follow_up" if follow_up else question.type.value,
         "parent_question_id": question.id if follow_up else None,
-        "avatar_mode": (AvatarMode.VIDEO if video.status == "ready" else AvatarMode.AUDIO_ONLY).value,
-        "video_url": urls.media(video.blob_name) if video.status == "ready" and video.blob_name else None,
+        "avatar_mode": (
+            AvatarMode.VIDEO if video.status is VideoStatus.READY else AvatarMode.AUDIO_ONLY
+        ).value,
+        "video_url": urls.media(video.blob_name)
+        if video.status is VideoStatus.READY and video.blob_name
+        else None,
         "idle_video_url": idle_video_url(assets, urls),
         "audio_url": urls.media(delivery.speech.audio_name),
         "avatar_image_url": avatar_image_url(assets, urls),
@@ -126,7 +131,7 @@ def question_fields(
         "total_questions": delivery.session.total_questions,
         "latency_ms": delivery.latency_ms,
         "voice": delivery.speech.audio.voice_label,
-        "video_status": video.status,
+        "video_status": video.status.value,
         "fallback_reason": video.fallback_reason,
     }
 

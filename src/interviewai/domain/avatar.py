@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 
@@ -43,3 +44,12 @@ class Presenter:
 class Credits:
     remaining: float
     total: float
+
+
+class VideoStatus(str, enum.Enum):
+    """What became of a question's clip in one delivery (the API's `video_status`)."""
+
+    READY = "ready"
+    PENDING = "pending"
+    FAILED = "failed"
+    DISABLED = "disabled"

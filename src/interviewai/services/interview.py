@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol, TypeVar
 
+from interviewai.domain.avatar import VideoStatus
 from interviewai.domain.errors import ConcurrentUpdate, SessionFinished, SessionNotFound
 from interviewai.domain.follow_ups import all_follow_up_texts
 from interviewai.domain.plans import Plan
@@ -275,8 +276,8 @@ class InterviewService:
         elapsed_s = time.perf_counter() - started
         latency_ms = round(elapsed_s * 1000)
         metrics.observe_question_delivery(
-            "video" if video.status == "ready" else "audio_only",
-            cache_hit=speech.from_cache and (video.status != "ready" or video.from_cache),
+            "video" if video.status is VideoStatus.READY else "audio_only",
+            cache_hit=speech.from_cache and (video.status is not VideoStatus.READY or video.from_cache),
             seconds=elapsed_s,
         )
         if not served_before:

@@ -9,10 +9,9 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 from interviewai.deadlines import deadline
-from interviewai.domain.avatar import ClipRequest, Credits
+from interviewai.domain.avatar import ClipRequest, Credits, VideoStatus
 from interviewai.domain.errors import ProviderCategory, ProviderError, StoreUnavailable
 from interviewai.domain.media import asset_key, clip_key
 from interviewai.domain.media_index import MediaEntry, MediaState
@@ -34,8 +33,6 @@ PERMANENT = frozenset({ProviderCategory.AUTH, ProviderCategory.QUOTA})
 CREDITS_FRESH_S = 5.0
 FETCH_ALLOWANCE_S = 5.0
 RENDER_REQUEUE_MARGIN_S = 30.0
-
-VideoStatus = Literal["ready", "pending", "failed", "disabled"]
 
 
 @dataclass(frozen=True)
@@ -153,18 +150,18 @@ class AvatarService:
             return await self._cached_or_queued(self._key(text, speech), text, speech, wait_s)
         except StoreUnavailable as error:
             # Video is optional: without the index this question goes out audio-only.
-            return VideoOutcome("failed", fallback_reason=f"store: unavailable: {error.message}")
+            return VideoOutcome(VideoStatus.FAILED, fallback_reason=f"store: unavailable: {error.message}")
 
     def _why_no_video(self) -> VideoOutcome | None:
         """Not configured, switched off by a permanent failure, or paused by the provider: why no clip."""
         if self._renderer is None:
-            return VideoOutcome("disabled")
+            return VideoOutcome(VideoStatus.DISABLED)
         if self._disabled_by is not None:
-            return VideoOutcome("failed", fallback_reason=self._disabled_by.reason)
+            return VideoOutcome(VideoStatus.FAILED, fallback_reason=self._disabled_by.reason)
         if self._clock() < self._paused_until:
             # The provider asked everyone to slow down: don't add to it until the pause is over.
             return VideoOutcome(
-                "failed", fallback_reason="d-id: rate_limit: paused by the provider's Retry-After"
+                VideoStatus.FAILED, fallback_reason="d-id: rate_limit: paused by the provider's Retry-After"
             )
         return None
 
@@ -175,16 +172,18 @@ class AvatarService:
         entry = await self._index.get(key)
         if entry is not None and entry.state is MediaState.READY and await self._is_valid(entry):
             metrics.count_cache(CLIP, hit=True)
-            return VideoOutcome("ready", blob_name=entry.blob_name, from_cache=True)
+            return VideoOutcome(VideoStatus.READY, blob_name=entry.blob_name, from_cache=True)
         metrics.count_cache(CLIP, hit=False)
         asked_at = self._clock()
         await self.request_render(text, speech)
         entry = await self._flights.wait_settled(key, wait_s, since=asked_at, is_valid=self._is_valid)
         if entry is not None and entry.state is MediaState.READY and await self._is_valid(entry):
-            return VideoOutcome("ready", blob_name=entry.blob_name)
+            return VideoOutcome(VideoStatus.READY, blob_name=entry.blob_name)
         if entry is not None and entry.state is MediaState.FAILED:
-            return VideoOutcome("failed", fallback_reason=entry.error or "failed")
-        return VideoOutcome("pending", fallback_reason="pending: the clip is still rendering; ask again")
+            return VideoOutcome(VideoStatus.FAILED, fallback_reason=entry.error or "failed")
+        return VideoOutcome(
+            VideoStatus.PENDING, fallback_reason="pending: the clip is still rendering; ask again"
+        )
 
     async def request_render(self, text: str, speech: QuestionSpeech) -> None:
         """Queue the clip for this question unless this process already has it in hand."""
@@ -303,12 +302,14 @@ class AvatarService:
                     mp4 = await self._download_result(renderer, clip_id, status.result_url)
         except ProviderError as error:
             self._record_failure(error)
-            return VideoOutcome("failed", fallback_reason=str(error))
+            return VideoOutcome(VideoStatus.FAILED, fallback_reason=str(error))
         except asyncio.TimeoutError:
-            return VideoOutcome("failed", fallback_reason=f"d-id: timeout: no clip within {wait_s:g} s")
+            return VideoOutcome(
+                VideoStatus.FAILED, fallback_reason=f"d-id: timeout: no clip within {wait_s:g} s"
+            )
         blob = f"video/{uuid.uuid4().hex}.mp4"
         await self._blobs.put(blob, mp4)
-        return VideoOutcome("ready", blob_name=blob)
+        return VideoOutcome(VideoStatus.READY, blob_name=blob)
 
     def _clip_request(self, text: str, speech: QuestionSpeech) -> ClipRequest:
         if self._settings.use_own_audio:
