@@ -103,7 +103,7 @@ async def test_another_session_checks_the_index_and_the_blob(parts: Parts) -> No
     assert parts.synthesizer.spoken == [BANK.questions[0].text]
 
 
-async def test_the_encoder_writes_what_the_model_would(parts: Parts, make_settings: SettingsFactory) -> None:
+async def test_the_encoder_writes_what_the_model_would(parts: Parts) -> None:
     session = await parts.interviews.start()
     delivery = await parts.interviews.current(session.id)
     assert isinstance(delivery, QuestionDelivery)
@@ -117,7 +117,7 @@ async def test_the_encoder_writes_what_the_model_would(parts: Parts, make_settin
     )
     assert follow_up.follow_up is not None
     for case in (delivery, follow_up, replace(delivery, latency_ms=123456)):
-        expected = question_response(case, make_settings(), urls).model_dump_json()
+        expected = question_response(case, urls).model_dump_json()
         for _ in range(2):  # encoded, then from the encoder's cache
             assert encoder.encode(case, urls, None) == expected.encode()
     assert json.loads(encoder.encode(delivery, urls, None))["word_timings"][0]["start"] == 0.0

@@ -136,7 +136,7 @@ async def redis_url() -> str:
     client = Redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
     try:
         await client.ping()
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - any failure to reach Redis is reported with how to start it
         message = (
             f"Redis at {REDIS_URL} is not reachable ({error}); start it with: redis-server --daemonize yes"
         )

@@ -158,7 +158,7 @@ def _api_instances(tmp_path: Path, model_dir: Path, count: int, **env: str) -> I
         for server, future in zip(servers, entered, strict=True):
             try:
                 bases.append(future.result())
-            except BaseException as error:  # the instances that did start are stopped first
+            except BaseException as error:  # noqa: BLE001 - the instances that did start are stopped first
                 failures.append(error)
             else:
                 stack.push(server.__exit__)

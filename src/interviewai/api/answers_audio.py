@@ -122,7 +122,7 @@ async def submit_spoken_answer(
     heard = await spoken.answer_recording(
         session_id, question_id, data, content_type, filename, video_wait_s=wait
     )
-    response = delivery_response(heard.delivery, container.settings, urls, container.avatar.assets)
+    response = delivery_response(heard.delivery, urls, container.avatar.assets)
     fields = heard_fields(heard, session_id, question_id, urls)
     if isinstance(response, QuestionResponse):
         return SpokenQuestionResponse(**response.model_dump(), **fields)
@@ -145,7 +145,7 @@ async def _read_form(request: Request) -> tuple[int, bytes, str | None, str | No
     """(question_id, audio bytes, declared type, file name) of the multipart answer."""
     try:
         form = await request.form(max_files=1, max_fields=8, max_part_size=64 * 1024)
-    except Exception as error:  # Starlette's MultiPartException or an HTTPException from the parser
+    except Exception as error:  # noqa: BLE001 - Starlette's MultiPartException or an HTTPException from the parser
         raise ApiError(400, "invalid_multipart", f"The multipart body cannot be read: {error}.") from None
     try:
         problems: list[dict[str, Any]] = []

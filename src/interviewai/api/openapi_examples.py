@@ -105,7 +105,7 @@ ERROR_DETAILS: dict[str, object] = {
 }
 
 
-def error_example(status: int, code: str) -> s.ErrorResponse:
+def error_example(code: str) -> s.ErrorResponse:
     if code == "validation_error":
         detail: object = [
             {"type": "missing", "loc": ["body", "answer_text"], "msg": "Field required", "input": {}}
@@ -271,7 +271,7 @@ def _examples() -> dict[str, BaseModel]:
                 },
             ],
         ),
-        error_example(404, "session_not_found"),
+        error_example("session_not_found"),
         s.PlanResponse(
             questions=[
                 s.PlannedQuestionModel(

@@ -24,7 +24,7 @@ from interviewai.domain.session import FeedbackMode, InterviewSession
 from interviewai.domain.speech import SpokenAudio
 from interviewai.services.interview import Completion, Delivery, FeedbackOptions, QuestionDelivery
 from interviewai.services.video import PresenterAssets
-from interviewai.settings import AvatarMode, Settings
+from interviewai.settings import AvatarMode
 
 COMPLETION_MESSAGE = "Congratulations! You have completed the interview."
 
@@ -154,7 +154,7 @@ def spoken_values(audio: SpokenAudio) -> dict[str, Any]:
 
 
 def question_response(
-    delivery: QuestionDelivery, settings: Settings, urls: UrlBuilder, assets: PresenterAssets | None = None
+    delivery: QuestionDelivery, urls: UrlBuilder, assets: PresenterAssets | None = None
 ) -> QuestionResponse:
     audio = delivery.speech.audio
     spoken = spoken_values(audio)
@@ -176,8 +176,8 @@ def completion_response(completion: Completion, urls: UrlBuilder | None = None) 
 
 
 def delivery_response(
-    delivery: Delivery, settings: Settings, urls: UrlBuilder, assets: PresenterAssets | None = None
+    delivery: Delivery, urls: UrlBuilder, assets: PresenterAssets | None = None
 ) -> QuestionResponse | CompletionResponse:
     if isinstance(delivery, Completion):
         return completion_response(delivery, urls)
-    return question_response(delivery, settings, urls, assets)
+    return question_response(delivery, urls, assets)

@@ -147,7 +147,7 @@ class RateLimiter:
                 if await self._limiter.hit(item, kind, client):
                     return Verdict(True)
                 stats = await self._limiter.get_window_stats(item, kind, client)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - the limiter's store failing must not refuse requests: it fails open
             self._warn(error)
             return Verdict(True)
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))

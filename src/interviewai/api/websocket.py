@@ -158,7 +158,7 @@ class InterviewConnection:
         self._open = True
         try:
             session = await self._open_session(resume_session_id)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - any failure to open the session is reported to the client, never a crash
             # No session to talk about (unknown or expired): say why and close.
             await self._send("error", websocket_error(error))
             await self._close(websocket_close_code(error))
@@ -248,7 +248,7 @@ class InterviewConnection:
                 await self._send("error", websocket_error(closing.cause))
                 await self._close(websocket_close_code(closing.cause))
                 return
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - the socket's boundary: every error becomes an error message
                 # ApiError and ValidationError are the client's; anything else is logged with its stack.
                 await self._send("error", websocket_error(error))
 
@@ -340,7 +340,7 @@ class InterviewConnection:
                     await self._serve(request)
             except asyncio.CancelledError:
                 raise
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - the socket's boundary: every error becomes an error message
                 await self._send("error", websocket_error(error))
 
     async def _serve(self, request: InterviewRequest) -> None:
@@ -359,7 +359,7 @@ class InterviewConnection:
         else:
             delivery = await self._interviews.current(self.session_id, video_wait_s=self._video_wait_s)
         container = self._container
-        response = delivery_response(delivery, container.settings, self._urls, container.avatar.assets)
+        response = delivery_response(delivery, self._urls, container.avatar.assets)
         await self._send(response.type, response.model_dump(mode="json"))
         if isinstance(response, QuestionResponse) and response.video_status == "pending":
             self._watch_video(response.question_id, response.question_text)

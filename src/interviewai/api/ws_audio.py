@@ -139,7 +139,7 @@ class AudioAnswers:
             "transcript",
             {"question_id": live.question_id, "text": heard.transcript, "final": True, **final},
         )
-        response = delivery_response(heard.delivery, self._settings, self._urls, self._assets())
+        response = delivery_response(heard.delivery, self._urls, self._assets())
         # The same body as the HTTP answer's: the next step plus what was heard, answer_audio_url included.
         await self._send(response.type, {**response.model_dump(mode="json"), **fields})
 
@@ -149,7 +149,7 @@ class AudioAnswers:
             self._live.cancel()
             self._live = None
 
-    def _refuse(self, error: Exception) -> None:
+    def _refuse(self) -> None:
         if self._live is not None:
             self._live.cancel()
         self._live = None
@@ -159,7 +159,7 @@ class AudioAnswers:
         """A failure found while decoding (too long, unreadable): say so at once, not at the end."""
         if self._finishing:
             return  # `finish` raises it, and the request loop reports it once, in order
-        self._refuse(error)
+        self._refuse()
 
         async def report() -> None:
             await self._send("error", websocket_error(error))

@@ -39,7 +39,7 @@ class Readiness:
                 await check()
         except (asyncio.TimeoutError, TimeoutError):
             return f"failed: no answer within {self._deadline_s:g} s"
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - readiness reports a dependency's failure rather than failing itself
             # Whatever a dependency raises, readiness reports it rather than failing itself.
             logger.warning("readiness check failed: %s", error)
             return f"failed: {getattr(error, 'message', None) or error or type(error).__name__}"

@@ -273,7 +273,7 @@ class RubricEvaluator:
             criterion.label,
             score,
             evidence,
-            _comment(criterion, score, evidence),
+            _comment(criterion, score),
             criterion.weight,
         )
 
@@ -295,7 +295,7 @@ class RubricEvaluator:
             )
         )[:MAX_EVIDENCE]
         missing = [question.key_points[i] for value, i in covered if value < 0.3]
-        comment = _comment(criterion, score, evidence)
+        comment = _comment(criterion, score)
         if missing:
             comment += f" Not covered: {missing[0]}."
         return CriterionScore(criterion.name, criterion.label, score, evidence, comment, criterion.weight)
@@ -359,7 +359,7 @@ def _quote(text: str) -> str:
     return cut[:space] if space > MAX_QUOTE_CHARS // 2 else cut
 
 
-def _comment(criterion: Criterion, score: int, evidence: tuple[str, ...] = ()) -> str:
+def _comment(criterion: Criterion, score: int) -> str:
     if score >= 4:
         return f"Clearly there. At its best: {criterion.score_5}"
     if score >= 3:

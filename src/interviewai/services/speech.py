@@ -172,7 +172,7 @@ class EngineSlot:
         except asyncio.CancelledError:
             self.breaker.release_probe()
             raise
-        except Exception as error:  # an adapter broke its contract; the candidate is still served
+        except Exception as error:  # noqa: BLE001 - an adapter broke its contract; the candidate is still served
             _log.exception("%s raised a non-provider error (a bug, not an outage)", engine)
             self.breaker.release_probe()
             return ProviderError(engine, ProviderCategory.UNKNOWN, repr(error), retryable=False)

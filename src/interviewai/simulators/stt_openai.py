@@ -113,7 +113,7 @@ class OpenAiSttSimulator(LoopbackServer[RecordedTranscription]):
         app.router.add_post(PATH, self._transcribe)
         return await serve_app(app, sock)
 
-    async def _transcribe(self, request: web.Request) -> web.StreamResponse:
+    async def _transcribe(self, request: web.Request) -> web.StreamResponse:  # noqa: C901 - the simulated endpoint: multipart parsing, faults and validation in the provider's order
         fault = self._fault
         fields: dict[str, list[str]] = {}
         data = b""

@@ -100,7 +100,7 @@ def decode_upload(
                 collector.add(chunk)
     except (AudioTooLong, UnreadableAudio):
         raise
-    except Exception as exc:  # FFmpeg's errors (av.error.*) and PyAV's ValueError for odd layouts
+    except Exception as exc:  # noqa: BLE001 - FFmpeg's errors (av.error.*) and PyAV's ValueError for odd layouts
         raise UnreadableAudio(f"The {container} file does not decode: {exc}") from None
     _, extension, media_type = CONTAINERS[container]
     return DecodedRecording(PcmAudio(collector.samples()), container, extension, media_type)
@@ -255,7 +255,7 @@ class StreamDecoder:
                     self._on_pcm(chunk)
         except (UnreadableAudio, AudioTooLong):
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - FFmpeg's errors (av.error.*) and PyAV's ValueError: any is an unreadable upload
             raise UnreadableAudio(f"The {self.format} stream does not decode: {exc}") from None
         finally:
             self._pipe.end()

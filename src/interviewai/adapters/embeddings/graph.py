@@ -19,7 +19,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 
-def rewrite(model: onnx.ModelProto) -> tuple[onnx.ModelProto, int]:
+def rewrite(model: onnx.ModelProto) -> tuple[onnx.ModelProto, int]:  # noqa: C901 - one pass over the graph's nodes, one branch per pattern rewritten
     """The model rewritten in place, and how many rewrites were made."""
     graph = model.graph
     initializers = {i.name: i for i in graph.initializer}

@@ -72,7 +72,7 @@ class OwnedInMemoryBroker(InMemoryBroker):
 RESULT_TTL_S = 3600
 
 
-def _stream_broker(url: str, queue_name: str, maxlen: int, redeliver_after_s: float) -> AsyncBroker:
+def _stream_broker(url: str, queue_name: str, maxlen: int, redeliver_after_s: float) -> AsyncBroker:  # noqa: C901 - the broker's class is built here around redis, imported late; its methods count as this function's
     # Imported here: an embedded server never loads redis.
     from redis.asyncio import Redis
     from redis.exceptions import ConnectionError as RedisConnectionError

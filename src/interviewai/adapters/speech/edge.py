@@ -123,7 +123,7 @@ class EndpointConnector(aiohttp.BaseConnector):
         super().__init__(force_close=True)
         self._endpoint = endpoint
 
-    def close(self, *, abort_ssl: bool = False) -> Awaitable[None]:
+    def close(self, *, abort_ssl: bool = False) -> Awaitable[None]:  # noqa: ARG002 - aiohttp's signature (BaseConnector.close)
         """Stay usable: edge-tts hands this connector to a second session when it retries after a 403,
         and the first session's exit would otherwise close it ("Session is closed"). With force_close
         no connection is ever pooled, and an in-use one is closed by the response holding it, so there
@@ -133,7 +133,12 @@ class EndpointConnector(aiohttp.BaseConnector):
         return done
 
     async def _create_connection(
-        self, req: ClientRequest, traces: list[Trace], timeout: aiohttp.ClientTimeout
+        self,
+        req: ClientRequest,
+        # aiohttp's signature (TCPConnector._create_connection): no tracing, and the callers' deadline()
+        # bounds the connect.
+        traces: list[Trace],  # noqa: ARG002
+        timeout: aiohttp.ClientTimeout,  # noqa: ARG002
     ) -> ResponseHandler:
         endpoint = self._endpoint
         tls = ssl.create_default_context(cafile=certifi.where()) if endpoint.tls else None
@@ -272,7 +277,7 @@ class EdgeSynthesizer:
                     raw = await edge_tts.list_voices(connector=self._connector())
                 voices = [_voice_info(v, source="live", available=True) for v in raw]
                 ttl = self._voice_list_ttl_s
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - any failure of the live list serves the bundled snapshot
                 problem = classify_error(error)
                 _log.warning("edge voice list unavailable, serving the bundled snapshot: %s", problem)
                 voices = await asyncio.to_thread(load_voice_snapshot)

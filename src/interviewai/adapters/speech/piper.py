@@ -138,7 +138,7 @@ class PiperSynthesizer:
             try:
                 session = _session(model_path, intra_op_threads)
                 problem = None if len(session.get_outputs()) >= 2 else "it has no alignment output"
-            except Exception as exc:  # onnxruntime raises its own untyped errors for a bad file
+            except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own untyped errors for a bad file
                 problem = f"it does not load ({exc})"
             if problem is not None:
                 # A file left by something else: patch it again rather than fail or run without timings.

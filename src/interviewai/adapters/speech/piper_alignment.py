@@ -127,7 +127,7 @@ def timed_phonemes(
     return timed
 
 
-def word_spans(word_phonemes: Sequence[str], spans: Sequence[SampledPhoneme]) -> list[tuple[int, int]]:
+def word_spans(word_phonemes: Sequence[str], spans: Sequence[SampledPhoneme]) -> list[tuple[int, int]]:  # noqa: C901 - one alignment walk over words and phonemes; split, its cursor state would be passed around
     """Sample span of each word, given each word's own phonemes (from `phonemes_from_clauses`).
 
     A word runs from its first matched phoneme (and the stress mark before it) to its last (and the

@@ -124,7 +124,7 @@ class ClipRendering:
             raise
         except ClipFailure as failure:
             self._finish_failed(clip, failure)
-        except Exception as error:  # the simulator's own bug: the clip fails like D-ID's would
+        except Exception as error:  # noqa: BLE001 - the simulator's own bug: the clip fails like D-ID's would
             _log.exception("simulated clip %s failed", clip.id)
             self._finish_failed(clip, ClipFailure("UnknownError", f"internal error: {error}"))
 

@@ -390,7 +390,7 @@ class DidSimulator(LoopbackServer[RecordedRequest]):
             headers={"ETag": stored.etag, "Cache-Control": "max-age=31536000"},
         )
 
-    async def _get_credits(self, request: web.Request) -> web.Response:
+    async def _get_credits(self, request: web.Request) -> web.Response:  # noqa: ARG002 - aiohttp's handler signature
         none_left = self.fault is DidFault.NO_CREDITS_402
         return json_response(
             200, credits_json(self._credits, started_at=self._started_at, none_left=none_left)
