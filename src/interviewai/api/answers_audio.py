@@ -32,6 +32,8 @@ from interviewai.settings import Settings
 
 ANSWER_PATH = re.compile(r"^/api/v1/interview/[^/]+/answer$")
 _MULTIPART = b"multipart/form-data"
+# The form parser's limit on plain (non-file) fields; the document says so, so a client within it is read.
+_MAX_FIELDS = 8
 
 
 def get_spoken(request: Request) -> SpokenAnswerService:
@@ -144,7 +146,7 @@ def heard_fields(heard: SpokenDelivery, session_id: str, question_id: int, urls:
 async def _read_form(request: Request) -> tuple[int, bytes, str | None, str | None]:
     """(question_id, audio bytes, declared type, file name) of the multipart answer."""
     try:
-        form = await request.form(max_files=1, max_fields=8, max_part_size=64 * 1024)
+        form = await request.form(max_files=1, max_fields=_MAX_FIELDS, max_part_size=64 * 1024)
     except Exception as error:  # noqa: BLE001 - Starlette's MultiPartException or an HTTPException from the parser
         raise ApiError(400, "invalid_multipart", f"The multipart body cannot be read: {error}.") from None
     try:
@@ -202,6 +204,10 @@ def install_spoken_answers(app: FastAPI) -> None:
                 "schema": {
                     "type": "object",
                     "required": ["question_id", "audio"],
+                    # Fields up to the parser's limit plus the one file; more is 400 `invalid_multipart`.
+                    # Other fields are ignored, one value each (a list would be sent as repeated fields).
+                    "maxProperties": _MAX_FIELDS + 1,
+                    "additionalProperties": {"type": ["string", "number", "boolean"]},
                     "properties": {
                         "question_id": {"type": "integer", "minimum": 1},
                         "audio": {

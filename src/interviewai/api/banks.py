@@ -6,14 +6,14 @@ import secrets
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from interviewai.api.deps import BanksDep
 from interviewai.api.errors import ApiError
 from interviewai.api.schemas import BankModel, BanksResponse, ErrorResponse
 from interviewai.api.security import ApiKeys, presented_key
 from interviewai.domain.banks import BankExists
-from interviewai.services.banks import BankInfo
+from interviewai.services.banks import BANK_ID, BankInfo
 
 ADMIN_MESSAGE = (
     "An admin key (ADMIN_API_KEYS) is required: send 'Authorization: Bearer <key>' or 'X-API-Key'."
@@ -37,6 +37,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "`invalid_bank`: `detail` lists every problem with its line",
     },
 }
+# The id rule goes into the document only: the service checks it and answers 422 `invalid_bank` naming
+# the field, the same answer whichever route the id came through.
+_ID_RULE = {"pattern": BANK_ID.pattern, "minLength": 1, "maxLength": 64}
+BankIdPath = Annotated[str, Path(json_schema_extra=_ID_RULE)]
 _UPLOAD = {
     "requestBody": {
         "required": True,
@@ -96,7 +100,10 @@ async def get_bank(bank_id: str, banks: BanksDep) -> BankModel:
 async def create_bank(
     request: Request,
     banks: BanksDep,
-    bank_id: Annotated[str | None, Query(description="The new bank's id; one is made up if omitted.")] = None,
+    bank_id: Annotated[
+        str | None,
+        Query(description="The new bank's id; one is made up if omitted.", json_schema_extra=_ID_RULE),
+    ] = None,
 ) -> BankModel:
     content, kind = await _upload(request)
     new_id = bank_id or "bank-" + secrets.token_hex(4)
@@ -106,7 +113,7 @@ async def create_bank(
 
 
 @banks_router.put("/{bank_id}", response_model=BankModel, responses=_ERRORS, openapi_extra=_UPLOAD)
-async def replace_bank(bank_id: str, request: Request, banks: BanksDep) -> BankModel:
+async def replace_bank(bank_id: BankIdPath, request: Request, banks: BanksDep) -> BankModel:
     """Create or replace; the version goes up by one and running sessions keep the version they started with."""
     content, kind = await _upload(request)
     return _model(await banks.put(bank_id, content, kind))

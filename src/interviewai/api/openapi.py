@@ -107,7 +107,13 @@ def _finish(schema: dict[str, Any]) -> dict[str, Any]:  # noqa: C901 - a flat li
         for operation in methods.values():
             responses = operation.setdefault("responses", {})
             guarded = path.startswith("/api/v1") and path.rstrip("/") not in OPEN_PATHS
-            for status in (*(_GUARD_STATUSES if guarded else ()), *_ANY_STATUSES):
+            # The body guard answers 400 for JSON that is not UTF-8 or too deep, before any route runs.
+            json_body = "application/json" in operation.get("requestBody", {}).get("content", {})
+            for status in (
+                *(_GUARD_STATUSES if guarded else ()),
+                *_ANY_STATUSES,
+                *((400,) if json_body else ()),
+            ):
                 responses.setdefault(str(status), _documented(status, error_schema))
             for status, response in responses.items():
                 if status.isdigit() and int(status) >= 400:
@@ -127,7 +133,40 @@ def _finish(schema: dict[str, Any]) -> dict[str, Any]:  # noqa: C901 - a flat li
             if variant in components:
                 components[variant]["examples"] = [example]
     _require_discriminators(schema, components)
+    _add_links(schema)
     return schema
+
+
+# OpenAPI links: what a started session's id and a served question's id feed into, for clients and for
+# the stateful run of tests/test_schemathesis.py.
+_SESSION = {"session_id": "$response.body#/session_id"}
+_SAME_SESSION = {"session_id": "$request.path.session_id"}
+_LINKS: dict[str, dict[str, dict[str, Any]]] = {
+    "startInterview": {
+        "GetQuestion": {"operationId": "getQuestion", "parameters": _SESSION},
+        "SubmitAnswer": {"operationId": "submitAnswer", "parameters": _SESSION},
+        "GetStatus": {"operationId": "getStatus", "parameters": _SESSION},
+        "GetReport": {"operationId": "interviewReport", "parameters": _SESSION},
+    },
+    "getQuestion": {
+        "SubmitAnswer": {
+            "operationId": "submitAnswer",
+            "parameters": _SAME_SESSION,
+            "requestBody": {"question_id": "$response.body#/question_id", "answer_text": "An answer."},
+        },
+    },
+}
+
+
+def _add_links(schema: dict[str, Any]) -> None:
+    operations = {
+        operation.get("operationId"): operation
+        for methods in schema.get("paths", {}).values()
+        for operation in methods.values()
+    }
+    for source, links in _LINKS.items():
+        if source in operations and all(link["operationId"] in operations for link in links.values()):
+            operations[source]["responses"]["200"]["links"] = links
 
 
 def _complete_error(response: dict[str, Any], status: int, error_schema: dict[str, Any]) -> None:

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from interviewai.api.speech_schemas import SpeechMetricsModel, SpeechSummaryModel, TranscriptWordModel
 from interviewai.domain.plans import MAX_JOB_DESCRIPTION_CHARS, MAX_QUESTIONS, MIN_QUESTIONS, PlanRequest
 from interviewai.domain.questions import Seniority
 
 MAX_ANSWER_CHARS = 10_000
+
+
+def _integral_number(value: object) -> object:
+    """JSON Schema counts `3.0` as the integer 3 and some clients send ids that way; NaN, infinities and
+    fractions stay floats, which the strict int field then refuses (422 `validation_error`)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 class StartOptions(BaseModel):
@@ -74,7 +82,9 @@ StartRequest = StartOptions
 class AnswerRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    question_id: int = Field(strict=True, ge=1, description="The id of the question being answered.")
+    question_id: Annotated[int, BeforeValidator(_integral_number)] = Field(
+        strict=True, ge=1, description="The id of the question being answered."
+    )
     answer_text: str = Field(
         strict=True,
         min_length=1,
