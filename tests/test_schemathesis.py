@@ -46,6 +46,17 @@ CONFIG: dict[str, Any] = {
             },
         },
         {
+            # Issue 11: a multipart answer's `audio` part is "a binary file" to the schema, which cannot say
+            # what decodes as speech: any other bytes are 415 `unsupported_audio`, a file that does not
+            # decode 422 `unreadable_audio`, silence 422 `no_speech`, and too long 413 `audio_too_long`.
+            "include-operation-id": ["submitAnswer"],
+            "checks": {
+                "positive_data_acceptance": {
+                    "expected-statuses": [*_ALL_BUT_STATEFUL_ACCEPTANCE, "413", "415", "422"]
+                }
+            },
+        },
+        {
             # Issue 13: an upload that is YAML/JSON but not a valid bank (unknown role or type, no closing
             # question) is 422 `invalid_bank` listing every problem; the body schema is only "a string".
             "include-operation-id": ["createBank", "replaceBank"],

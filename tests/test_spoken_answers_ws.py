@@ -16,19 +16,16 @@ from websockets.asyncio.client import ClientConnection, connect
 from conftest import SettingsFactory
 from interviewai.adapters.recognition.whisper import WhisperRecognizer
 from interviewai.api.answers_audio import SpokenCompletionResponse, SpokenQuestionResponse
-from interviewai.api.websocket import MESSAGE_RATE
 from interviewai.domain.recognition import SAMPLE_RATE
 from interviewai.services.transcription import TranscriptionSettings
 from live_server import Live, serve_app
 from spoken_audio import encode, word_error_rate
 from stt_fixtures import CountingRecognizer, SpeakPcm, answer_voice, speak, whisper
 from test_spoken_answers_http import ANSWERS
+from ws_pacing import paced_send
 
 __all__ = ["answer_voice", "speak", "whisper"]
 TIMEOUT_S = 120.0
-# 20% under the server's per-socket message rate.
-MESSAGE_INTERVAL_S = MESSAGE_RATE.get_expiry() / MESSAGE_RATE.amount * 1.2
-_last_sent: dict[int, float] = {}
 LIVE = TranscriptionSettings(max_audio_s=40.0, max_audio_bytes=1)  # the live answers' defaults
 LONG_ANSWER = [
     "I split the work into small steps that we could release one at a time.",
@@ -59,11 +56,7 @@ async def send(socket_: ClientConnection, kind: str, data: dict[str, Any] | None
     """One text message, paced below the server's per-socket rate (MESSAGE_RATE) as a client must be:
     the error test sends a dozen control messages in well under a second, and the one over the rate
     would get `rate_limited` instead of what the test waits for."""
-    wait = _last_sent.get(id(socket_), 0.0) + MESSAGE_INTERVAL_S - time.monotonic()
-    if wait > 0:
-        await asyncio.sleep(wait)
-    _last_sent[id(socket_)] = time.monotonic()
-    await socket_.send(json.dumps({"type": kind, "data": data or {}}))
+    await paced_send(socket_, json.dumps({"type": kind, "data": data or {}}))
 
 
 async def until(socket_: ClientConnection, *kinds: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:

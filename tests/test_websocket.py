@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from conftest import SettingsFactory
 from interviewai.api import websocket as ws_module
 from live_server import KEEPALIVE_S, PATH, Live, serve_app
+from ws_pacing import paced_send
 
 CONTRACT_INFO_FIELDS = {
     "session_id",
@@ -52,8 +53,20 @@ async def receive(socket_: ClientConnection) -> dict[str, Any]:
 
 
 async def request(socket_: ClientConnection, message: dict[str, Any] | str | bytes) -> dict[str, Any]:
-    await socket_.send(message if isinstance(message, str | bytes) else json.dumps(message))
+    """Send one message (paced under the server's per-socket rate) and return the next message."""
+    await paced_send(socket_, message if isinstance(message, str | bytes) else json.dumps(message))
     return await receive(socket_)
+
+
+async def reply(
+    socket_: ClientConnection, message: dict[str, Any], pushed: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The reply to `message`, past any `report_ready` push (collected into `pushed`)."""
+    received = await request(socket_, message)
+    while received["type"] == "report_ready":
+        pushed.append(received)
+        received = await receive(socket_)
+    return received
 
 
 async def messages_until_closed(socket_: ClientConnection, limit: int = 1000) -> list[dict[str, Any]]:
@@ -139,13 +152,16 @@ async def test_a_whole_interview_over_the_socket(live: Live) -> None:
         assert [q["answer_text"] for q in summary["questions"]] == [
             f"Answer number {n}." for n in range(1, 11)
         ]
-        # After the last answer `start` brings the completion again, as GET question does.
-        assert (await request(socket_, {"type": "start"}))["type"] == "complete"
+        # After the last answer `start` brings the completion again, as GET question does. The report's
+        # `report_ready` push may come at any point from here on (the evaluations run in the background).
+        pushed: list[dict[str, Any]] = []
+        assert (await reply(socket_, {"type": "start"}, pushed))["type"] == "complete"
 
-        ended = await request(socket_, {"type": "end"})
+        ended = await reply(socket_, {"type": "end"}, pushed)
         assert ended["type"] == "ended"
         assert ended["data"]["session_id"] == session_id and ended["data"]["summary"]["state"] == "ended"
-        assert await messages_until_closed(socket_) == []
+        pushed += await messages_until_closed(socket_)
+        assert [m["type"] for m in pushed] in ([], ["report_ready"]), "nothing else after the end"
         assert socket_.close_code == 1000
 
 
