@@ -2,12 +2,16 @@
 // speaks; the transcript appears as it is heard, and the next question comes back when they stop.
 //
 // State for tests: #mic-button[data-recording] "true" while recording; #live-transcript holds the text
-// heard so far (data-final="true" once the answer is recorded); #mic-level[data-level] 0-100.
+// heard so far (data-final="true" once the answer is recorded); #mic-level[data-level] 0-100, the loudest
+// of the last LEVEL_HOLD_MS (so it reads 0 only once the candidate is quiet, not in the gaps inside a word).
 
 import { socketUrl } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 const TIMESLICE_MS = 250;
+// Speech has near-silent stretches of 50-100 ms (stop consonants, between words): the meter holds its
+// peak for longer, so it does not flicker to zero mid-answer.
+const LEVEL_HOLD_MS = 400;
 
 export function setupMic({ current, onNext, onError, onStart }) {
   const button = $("mic-button");
@@ -40,12 +44,16 @@ export function setupMic({ current, onNext, onError, onStart }) {
     context.createMediaStreamSource(media).connect(analyser);
     const samples = new Float32Array(analyser.fftSize);
     let running = true;
+    let recent = []; // [time, level] of the last LEVEL_HOLD_MS
     const tick = () => {
       if (!running) return;
       analyser.getFloatTimeDomainData(samples);
       let sum = 0;
       for (const s of samples) sum += s * s;
-      showLevel(Math.sqrt(sum / samples.length));
+      const now = performance.now();
+      recent = recent.filter(([at]) => now - at < LEVEL_HOLD_MS);
+      recent.push([now, Math.sqrt(sum / samples.length)]);
+      showLevel(Math.max(...recent.map(([, value]) => value)));
       requestAnimationFrame(tick);
     };
     tick();
