@@ -16,22 +16,20 @@ machine is shared, so the ratio of the same round says more than either figure.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from interviews import free_port, process  # the benches' one way to start and stop a server
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,37 +38,6 @@ REPO = Path(__file__).resolve().parents[1]
 class WrkResult:
     requests_per_s: float
     p50_ms: float
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def server(args: list[str], env: dict[str, str], health_url: str, log: Path) -> Iterator[None]:
-    with log.open("wb") as out:
-        child = subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                if child.poll() is not None:
-                    raise SystemExit(f"{args[1:3]} exited early; see {log}")
-                with contextlib.suppress(httpx.TransportError):
-                    if httpx.get(health_url, timeout=1).status_code < 500:
-                        break
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"{args[1:3]} did not start in 120 s; see {log}")
-                time.sleep(0.2)
-            yield
-        finally:
-            child.send_signal(signal.SIGINT)
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
 
 
 def run_wrk(url: str, connections: int, duration_s: float) -> WrkResult:
@@ -114,7 +81,7 @@ def measure_round(work: Path, connections: int, duration_s: float) -> tuple[WrkR
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     body_file = work / "question.json"
-    with server(
+    with process(
         [sys.executable, "main.py"],
         server_env(work / "data", port),
         f"{base}/api/v1/health",
@@ -130,7 +97,7 @@ def measure_round(work: Path, connections: int, duration_s: float) -> tuple[WrkR
         app_result = run_wrk(url, connections, duration_s)
     bare_port = free_port()
     bare = f"http://127.0.0.1:{bare_port}"
-    with server(
+    with process(
         [sys.executable, __file__, "--serve-bare", str(body_file), "--port", str(bare_port)],
         dict(os.environ),
         f"{bare}/health",
