@@ -42,6 +42,7 @@ from interviewai.domain.ports import (
     BlobStore,
     ChatModel,
     Embedder,
+    FollowUpChooser,
     HealthBoard,
     SessionStore,
     SpeechRecognizer,
@@ -53,7 +54,7 @@ from interviewai.observability import metrics
 from interviewai.observability.gauges import GaugePublisher
 from interviewai.services.banks import BankService
 from interviewai.services.evaluation import EvaluationService
-from interviewai.services.interview import FollowUpChooser, InterviewService
+from interviewai.services.interview import InterviewService
 from interviewai.services.llm_evaluator import LlmEvaluator
 from interviewai.services.llm_follow_ups import LlmFollowUpChooser
 from interviewai.services.media import SpeechMediaService

@@ -15,8 +15,9 @@ from interviewai.domain.chat import ChatMessage, JsonReply
 from interviewai.domain.evaluation import AnswerToJudge, Evaluation, EvaluationRecord
 from interviewai.domain.media import VoiceIdentity
 from interviewai.domain.media_index import Claim, MediaEntry
+from interviewai.domain.questions import Question
 from interviewai.domain.recognition import DecodedRecording, PcmAudio, Transcript
-from interviewai.domain.session import InterviewSession
+from interviewai.domain.session import AskedQuestion, FollowUp, InterviewSession
 from interviewai.domain.speech import SpokenAudio, VoiceInfo, VoiceSettings
 
 
@@ -226,6 +227,18 @@ class JobQueue(Protocol):
     async def enqueue(self, name: str, **arguments: str | int | float | bool) -> None:
         """Queue a job; returns once it is queued, not when it has run."""
         ...
+
+
+class AnswerListener(Protocol):
+    """Told about every answer stored (evaluation queues its job here)."""
+
+    async def answer_recorded(self, session: InterviewSession, asked: AskedQuestion) -> None: ...
+
+
+class FollowUpChooser(Protocol):
+    """Decides, from an answer, whether it earns a follow-up question (at most one per question)."""
+
+    async def choose(self, question: Question, answer_text: str) -> FollowUp | None: ...
 
 
 class HealthBoard(Protocol):

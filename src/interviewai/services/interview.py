@@ -7,14 +7,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from interviewai.domain.avatar import VideoStatus
 from interviewai.domain.errors import ConcurrentUpdate, SessionFinished, SessionNotFound
 from interviewai.domain.follow_ups import all_follow_up_texts
 from interviewai.domain.plans import Plan
-from interviewai.domain.ports import JobQueue, SessionStore
-from interviewai.domain.questions import Question, QuestionBank
+from interviewai.domain.ports import AnswerListener, FollowUpChooser, JobQueue, SessionStore
+from interviewai.domain.questions import QuestionBank
 from interviewai.domain.recognition import SpokenAnswer
 from interviewai.domain.session import (
     AskedQuestion,
@@ -41,18 +41,6 @@ TOMBSTONE_RETENTION = timedelta(hours=24)
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-class AnswerListener(Protocol):
-    """Told about every answer stored (evaluation queues its job here)."""
-
-    async def answer_recorded(self, session: InterviewSession, asked: AskedQuestion) -> None: ...
-
-
-class FollowUpChooser(Protocol):
-    """Decides, from an answer, whether it earns a follow-up question (at most one per question)."""
-
-    async def choose(self, question: Question, answer_text: str) -> FollowUp | None: ...
 
 
 @dataclass(frozen=True)
