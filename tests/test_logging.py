@@ -116,7 +116,7 @@ async def test_the_request_id_follows_a_job_through_the_broker(broker_queue: str
     queue = TaskiqJobQueue.redis(REDIS_URL, queue_name=broker_queue)
 
     async def job(session_id: str) -> None:
-        seen.append({"request_id": log_context.current_request_id() or "", **log_context.log_context()})
+        seen.append({"request_id": correlation_id.get() or "", **log_context.log_context()})
         done.set()
 
     queue.register("log_probe", job)

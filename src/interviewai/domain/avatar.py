@@ -26,10 +26,6 @@ class ClipStatus:
     duration_s: float | None = None
     error: str | None = None
 
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in {"done", "error", "rejected"}
-
 
 @dataclass(frozen=True)
 class Presenter:

@@ -48,10 +48,6 @@ def valid_request_id(value: str) -> bool:
     return bool(_REQUEST_ID.match(value))
 
 
-def current_request_id() -> str | None:
-    return correlation_id.get()
-
-
 def bind(route: str | None = None, session_id: str | None = None) -> None:
     """Name the route and session of what runs in this context from now on (a request, a job)."""
     if route is not None:

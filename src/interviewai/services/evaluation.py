@@ -47,10 +47,6 @@ class EvaluationService:
         self._changed: dict[str, asyncio.Event] = {}
         jobs.register(EVALUATE_JOB, self._evaluate_job)
 
-    @property
-    def evaluator_name(self) -> str:
-        return self._evaluator.name
-
     async def answer_recorded(self, session: InterviewSession, asked: AskedQuestion) -> None:
         """Queue the evaluation of an answer just stored; returns once it is queued, not evaluated."""
         text = asked.judged_text

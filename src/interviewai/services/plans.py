@@ -312,9 +312,6 @@ class PlanService:
             notes.append("Skills it asks for: " + ", ".join(m.name for m in reading.skills) + ".")
         return notes
 
-    async def index_for(self, bank: QuestionBank, key: tuple[str, int]) -> BankIndex:
-        return await self._index(bank, key)
-
     async def _index(self, bank: QuestionBank, key: tuple[str, int]) -> BankIndex:
         full_key = (f"{key[0]}@{self._embedder.model_name}", key[1])
         # The key names the content: the packaged bank never changes, a custom bank's version does.

@@ -284,14 +284,6 @@ class DidClipRenderer:
             raise bad_shape("GET /credits", "no numeric remaining/total")
         return Credits(remaining=remaining, total=total)
 
-    # -- beyond the port ------------------------------------------------------------------------
-
-    async def get_clip(self, clip_id: str) -> ClipStatus:
-        """One poll: the clip as D-ID reports it now (``error`` set for error/rejected; nothing raised
-        for them)."""
-        status, _ = await self._fetch_clip(clip_id)
-        return status
-
     # -- internals ----------------------------------------------------------------------------------
 
     async def _create(self, request: ClipRequest) -> str:

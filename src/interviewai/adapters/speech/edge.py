@@ -286,9 +286,6 @@ class EdgeSynthesizer:
             self._voices_expire_at = self._clock() + ttl
             return list(voices)
 
-    async def aclose(self) -> None:
-        """Nothing to release: every request owns (and closes) its own aiohttp session."""
-
     def _connector(self) -> aiohttp.BaseConnector | None:
         return None if self._endpoint is None else EndpointConnector(self._endpoint)
 

@@ -21,11 +21,6 @@ _MPEG1 = 3
 _LAYER_III = 1
 
 
-def encoder_delay_s(sample_rate: int) -> float:
-    """How late lameenc's audio starts in the decoded MP3, in seconds."""
-    return LAME_ENCODER_DELAY_SAMPLES / sample_rate
-
-
 def encode_mp3(
     pcm: npt.NDArray[np.int16],
     sample_rate: int,
