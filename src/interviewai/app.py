@@ -19,6 +19,7 @@ from interviewai.api.health import health_router
 from interviewai.api.http_details import HeadAsGet
 from interviewai.api.limits_body import BodyLimit
 from interviewai.api.log_context import bind_log_context
+from interviewai.api.media_routes import router as media_router
 from interviewai.api.metrics import router as metrics_router
 from interviewai.api.openapi import TAGS, camel_case_operation_id, install_openapi
 from interviewai.api.pages import SecurityHeaders, install_web_client
@@ -96,6 +97,7 @@ def create_app(
     install_error_handlers(app)
     install_spoken_answers(app)  # before `router`: its multipart answer route shares a path with it
     app.include_router(router)
+    app.include_router(media_router)
     app.include_router(plans_router)
     app.include_router(banks_router)
     app.include_router(health_router)
