@@ -18,6 +18,7 @@ def _ellipse(cx: float, cy: float, rx: float, ry: float) -> np.ndarray:
 
 
 def draw() -> np.ndarray:
+    """The presenter as a SIZE x SIZE x 3 array of RGB bytes: a sky gradient, then shapes painted in order."""
     y = np.linspace(0, 1, SIZE)[:, None, None]
     image = ((1 - y) * np.array([226, 236, 245]) + y * np.array([176, 196, 222])) * np.ones((1, SIZE, 1))
     paint = {
@@ -37,6 +38,8 @@ def draw() -> np.ndarray:
 
 
 def to_png(pixels: np.ndarray) -> bytes:
+    """An 8-bit RGB PNG file of a height x width x 3 uint8 array, unfiltered and zlib level 9."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 

@@ -62,7 +62,7 @@ class AskedQuestion:
 
     @property
     def answer_source(self) -> str | None:
-        """ "speech" or "text" once answered, None before."""
+        """How the answer came: "speech" or "text" once answered, None before."""
         if not self.is_answered:
             return None
         return "speech" if self.speech is not None else "text"

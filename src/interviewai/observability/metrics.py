@@ -250,7 +250,7 @@ def multiprocess_dir() -> str | None:
 
 
 def _registry() -> CollectorRegistry:
-    """This process's registry, or one that reads every process's files in multiprocess mode."""
+    """The running process's registry, or one that reads every process's files in multiprocess mode."""
     if multiprocess_dir() is None:
         return REGISTRY
     registry = CollectorRegistry()
