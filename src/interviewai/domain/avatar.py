@@ -29,6 +29,8 @@ class ClipStatus:
 
 @dataclass(frozen=True)
 class Presenter:
+    """A D-ID presenter as the provider describes it; the URLs are the provider's, None when it has none."""
+
     presenter_id: str
     name: str
     image_url: str | None
@@ -38,6 +40,8 @@ class Presenter:
 
 @dataclass(frozen=True)
 class Credits:
+    """The D-ID account's credits: what is left and what its plan grants; each clip spends some."""
+
     remaining: float
     total: float
 

@@ -9,6 +9,9 @@ from interviewai.domain.errors import DomainError
 
 @dataclass(frozen=True)
 class StoredBank:
+    """One uploaded bank as stored: the document as sent, its format, its version (1, then + 1 per
+    replacement) and its epoch-second times."""
+
     id: str
     version: int
     name: str
@@ -20,10 +23,14 @@ class StoredBank:
 
 
 class BankNotFound(DomainError):
+    """No custom bank has that id (HTTP 404)."""
+
     code = "bank_not_found"
 
 
 class BankExists(DomainError):
+    """A create named a bank id that exists already; replacing a bank is a PUT (HTTP 409)."""
+
     code = "bank_exists"
 
 

@@ -16,10 +16,15 @@ class DomainError(Exception):
 
 
 class SessionNotFound(DomainError):
+    """No session has that id, or it was forgotten after expiring (HTTP 404)."""
+
     code = "session_not_found"
 
 
 class SessionExpired(DomainError):
+    """The session saw no activity for longer than the timeout; it takes nothing more (HTTP 404, code
+    `expired`)."""
+
     code = "expired"
 
 
@@ -30,6 +35,8 @@ class SessionFinished(DomainError):
 
 
 class WrongQuestion(DomainError):
+    """The answer names a question other than the current one (or its awaited follow-up) (HTTP 409)."""
+
     code = "wrong_question"
 
 
@@ -40,6 +47,8 @@ class ConcurrentUpdate(DomainError):
 
 
 class MediaNotFound(DomainError):
+    """No media is stored under that name (HTTP 404)."""
+
     code = "media_not_found"
 
 

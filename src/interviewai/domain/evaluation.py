@@ -13,6 +13,8 @@ MAX_CRITERION_SCORE = 5
 
 
 class EvaluationStatus(str, enum.Enum):
+    """Where an answer's evaluation stands: queued or running, judged, or given up after its retry."""
+
     PENDING = "pending"
     READY = "ready"
     FAILED = "failed"

@@ -24,8 +24,10 @@ FOLLOW_UP_PHRASES: dict[Gap, str] = {
 
 
 def follow_up_for(gap: Gap) -> FollowUp:
+    """The follow-up asked for `gap`, in its one fixed phrasing, not yet served."""
     return FollowUp(kind=gap.value, text=FOLLOW_UP_PHRASES[gap])
 
 
 def all_follow_up_texts() -> list[str]:
+    """Every phrasing a follow-up can have, so look-ahead and the warm cache can speak them all in advance."""
     return list(FOLLOW_UP_PHRASES.values())

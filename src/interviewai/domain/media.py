@@ -25,6 +25,8 @@ def _digest(payload: dict[str, object]) -> str:
 
 
 def speech_key(text: str, identity: VoiceIdentity, media_format: str = "mp3") -> str:
+    """Content key of one synthesis: a hex SHA-256 over the text, the engine and its version, the voice
+    settings and the format."""
     return _digest(
         {
             "text": text,

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 
 class MediaState(str, enum.Enum):
+    """Where a media key stands: being produced by its claim's owner, stored and servable, or failed."""
+
     PENDING = "pending"
     READY = "ready"
     FAILED = "failed"
@@ -14,6 +16,11 @@ class MediaState(str, enum.Enum):
 
 @dataclass(frozen=True)
 class MediaEntry:
+    """The index row of one media key. `kind` is "speech", "clip" or "asset"; `owner` and `claimed_at` (epoch
+    seconds) belong to the current claim; `provider_ref` is the provider's job id (a D-ID clip id) kept for
+    resuming; `blob_name` and `meta` (JSON: size, sha256, timings) are set once ready; `attempts` counts
+    claims."""
+
     key: str
     kind: str
     state: MediaState

@@ -29,11 +29,15 @@ class PlanRequest:
 
     @property
     def is_default(self) -> bool:
+        """True when nothing was asked for, so the default bank is served in its fixed order."""
         return self == PlanRequest()
 
 
 @dataclass(frozen=True)
 class PlannedQuestion:
+    """One question of a plan, with the plain sentence that says why it was chosen; `generated` when it was
+    written for this plan instead of taken from the bank."""
+
     question: Question
     why: str
     generated: bool = False
@@ -41,6 +45,8 @@ class PlannedQuestion:
 
 @dataclass(frozen=True)
 class Plan:
+    """The questions a start gets, in order, and everything needed to explain or reproduce the choice."""
+
     questions: tuple[PlannedQuestion, ...]
     seed: int | None
     """None for the default bank's fixed order; otherwise the seed that reproduces this plan."""
@@ -65,4 +71,6 @@ class InvalidPlanOption(DomainError):
 
 
 class JobDescriptionTooLong(DomainError):
+    """The job description is longer than MAX_JOB_DESCRIPTION_CHARS (HTTP 413)."""
+
     code = "payload_too_large"

@@ -25,16 +25,22 @@ class SpeechSynthesizer(Protocol):
     """Turns text into MP3 with measured word timings and visemes."""
 
     @property
-    def engine(self) -> str: ...
+    def engine(self) -> str:
+        """Short engine name ("piper", "edge") used in media keys, metrics and health."""
+        ...
 
     @property
-    def engine_version(self) -> str: ...
+    def engine_version(self) -> str:
+        """Engine and model version; part of every media key, so a new version never serves old audio."""
+        ...
 
     async def synthesize(self, text: str, settings: VoiceSettings) -> SpokenAudio:
         """Speak `text`; raises ProviderError when the engine cannot."""
         ...
 
-    async def list_voices(self) -> list[VoiceInfo]: ...
+    async def list_voices(self) -> list[VoiceInfo]:
+        """The voices the engine offers (GET /voices); raises ProviderError when it cannot list them."""
+        ...
 
 
 class Speaker(Protocol):
@@ -53,10 +59,14 @@ class SpeechRecognizer(Protocol):
     """Turns a spoken recording into text with word times and confidences."""
 
     @property
-    def engine(self) -> str: ...
+    def engine(self) -> str:
+        """Short engine name ("whisper", "openai") used in transcripts, metrics and health."""
+        ...
 
     @property
-    def model(self) -> str: ...
+    def model(self) -> str:
+        """The model that recognises (e.g. "tiny.en"), reported with every transcript."""
+        ...
 
     async def transcribe(self, audio: PcmAudio, prompt: str = "") -> Transcript:
         """Recognise `audio` (English); `prompt` is the text said just before it, for context.
@@ -97,7 +107,9 @@ class AudioDecoder(Protocol):
         """Start decoding a live stream (`on_pcm` is called on the event loop)."""
         ...
 
-    def as_wav(self, audio: PcmAudio) -> bytes: ...
+    def as_wav(self, audio: PcmAudio) -> bytes:
+        """The PCM as a complete 16-bit mono 16 kHz WAV file (kept as the recording of a raw PCM stream)."""
+        ...
 
     def is_silent(self, audio: PcmAudio) -> bool:
         """True when nothing in `audio` is loud enough to be speech."""
@@ -116,9 +128,13 @@ class AudioDecoder(Protocol):
 class SessionStore(Protocol):
     """Durable interview sessions with compare-and-set updates."""
 
-    async def create(self, session: InterviewSession) -> None: ...
+    async def create(self, session: InterviewSession) -> None:
+        """Store a new session under its id (version 0); StoreUnavailable when the store does not answer."""
+        ...
 
-    async def get(self, session_id: str) -> InterviewSession | None: ...
+    async def get(self, session_id: str) -> InterviewSession | None:
+        """The session with that id, None when there is none; an expired one comes back as a tombstone."""
+        ...
 
     async def save(self, session: InterviewSession) -> InterviewSession:
         """Persist `session` if its version is still the stored one; raises ConcurrentUpdate otherwise.
@@ -136,11 +152,17 @@ class SessionStore(Protocol):
 class BlobStore(Protocol):
     """Immutable named blobs (media files); writes are atomic, reads never see a partial blob."""
 
-    async def put(self, name: str, data: bytes) -> None: ...
+    async def put(self, name: str, data: bytes) -> None:
+        """Store `data` under `name` atomically: readers see the old blob or the new one, never a part."""
+        ...
 
-    async def get(self, name: str) -> bytes | None: ...
+    async def get(self, name: str) -> bytes | None:
+        """The whole blob, None when it does not exist."""
+        ...
 
-    async def exists(self, name: str) -> bool: ...
+    async def exists(self, name: str) -> bool:
+        """True when a blob named `name` exists."""
+        ...
 
     async def size(self, name: str) -> int | None:
         """The blob's size in bytes, or None when it does not exist."""
@@ -170,15 +192,21 @@ class AvatarRenderer(Protocol):
         """Fetch a result or idle video (result links expire after about a day)."""
         ...
 
-    async def presenter(self, presenter_id: str) -> Presenter: ...
+    async def presenter(self, presenter_id: str) -> Presenter:
+        """The presenter's image, thumbnail and idle video; raises ProviderError when it cannot say."""
+        ...
 
-    async def credits(self) -> Credits: ...
+    async def credits(self) -> Credits:
+        """The account's credits as the provider reports them now; raises ProviderError when it cannot say."""
+        ...
 
 
 class MediaIndex(Protocol):
     """Which media exist under which content key; the row is also the single-flight claim."""
 
-    async def get(self, key: str) -> MediaEntry | None: ...
+    async def get(self, key: str) -> MediaEntry | None:
+        """The index row of `key`, None when nothing was ever claimed or stored under it."""
+        ...
 
     async def claim(self, key: str, kind: str, owner: str, now: float, stale_after_s: float) -> Claim:
         """Own `key` if nobody does, if its owner went quiet for `stale_after_s`, or if it failed."""
@@ -222,7 +250,9 @@ JobHandler = Callable[..., Awaitable[None]]
 class JobQueue(Protocol):
     """Background jobs by name: in-process now, a broker with worker processes when scaled out."""
 
-    def register(self, name: str, handler: JobHandler) -> None: ...
+    def register(self, name: str, handler: JobHandler) -> None:
+        """Run `handler(**arguments)` for each job queued under `name`, here or in a worker process."""
+        ...
 
     async def enqueue(self, name: str, **arguments: str | int | float | bool) -> None:
         """Queue a job; returns once it is queued, not when it has run."""
@@ -232,23 +262,34 @@ class JobQueue(Protocol):
 class AnswerListener(Protocol):
     """Told about every answer stored (evaluation queues its job here)."""
 
-    async def answer_recorded(self, session: InterviewSession, asked: AskedQuestion) -> None: ...
+    async def answer_recorded(self, session: InterviewSession, asked: AskedQuestion) -> None:
+        """`asked` was just answered and stored in `session`; return soon (an error is logged, the answer
+        stands)."""
+        ...
 
 
 class FollowUpChooser(Protocol):
     """Decides, from an answer, whether it earns a follow-up question (at most one per question)."""
 
-    async def choose(self, question: Question, answer_text: str) -> FollowUp | None: ...
+    async def choose(self, question: Question, answer_text: str) -> FollowUp | None:
+        """The follow-up the answer earns, not yet served; None when it has no clear gap."""
+        ...
 
 
 class HealthBoard(Protocol):
     """Which providers are off, shared by every instance: name -> (until, epoch seconds; reason)."""
 
-    async def mark_down(self, provider: str, until: float, reason: str) -> None: ...
+    async def mark_down(self, provider: str, until: float, reason: str) -> None:
+        """Mark `provider` off until `until` (epoch seconds) for `reason`, for every instance."""
+        ...
 
-    async def mark_up(self, provider: str) -> None: ...
+    async def mark_up(self, provider: str) -> None:
+        """Clear any mark on `provider`: it is usable again everywhere."""
+        ...
 
-    async def snapshot(self) -> dict[str, tuple[float, str]]: ...
+    async def snapshot(self) -> dict[str, tuple[float, str]]:
+        """Providers marked off: name -> (until, epoch seconds; reason); lapsed marks included."""
+        ...
 
 
 class Embedder(Protocol):
@@ -297,9 +338,13 @@ class ChatModel(Protocol):
 class BankStore(Protocol):
     """Custom question banks uploaded through the API: the document as sent, versioned."""
 
-    async def list(self) -> list[StoredBank]: ...
+    async def list(self) -> list[StoredBank]:
+        """Every stored bank, ordered by id."""
+        ...
 
-    async def get(self, bank_id: str) -> StoredBank | None: ...
+    async def get(self, bank_id: str) -> StoredBank | None:
+        """The bank with id `bank_id`, None when there is none."""
+        ...
 
     async def put(self, bank_id: str, name: str, format: str, content: str, now: float) -> StoredBank:
         """Create the bank (version 1) or replace it (version + 1)."""
@@ -314,12 +359,18 @@ class AnswerEvaluator(Protocol):
     """Judges one answer against its question's rubric; raises EvaluationFailed when it cannot."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """Short evaluator name ("rubric", "llm") stored with each evaluation."""
+        ...
 
     @property
-    def version(self) -> str: ...
+    def version(self) -> str:
+        """Engine version and model, stored with each evaluation so a result says what judged it."""
+        ...
 
-    async def evaluate(self, answer: AnswerToJudge) -> Evaluation: ...
+    async def evaluate(self, answer: AnswerToJudge) -> Evaluation:
+        """Judge one answer against its rubric; raises EvaluationFailed when it cannot."""
+        ...
 
 
 class EvaluationStore(Protocol):
@@ -345,6 +396,10 @@ class EvaluationStore(Protocol):
 
     async def store_failure(
         self, session_id: str, position: int, answer_sha: str, reason: str, attempts: int, now: float
-    ) -> bool: ...
+    ) -> bool:
+        """Record that the evaluation gave up with `reason`; False when the record is for another text now."""
+        ...
 
-    async def for_session(self, session_id: str) -> list[EvaluationRecord]: ...
+    async def for_session(self, session_id: str) -> list[EvaluationRecord]:
+        """Every evaluation record of the session, ordered by position; an unanswered question has none."""
+        ...

@@ -9,6 +9,8 @@ from types import MappingProxyType
 
 
 class QuestionType(str, enum.Enum):
+    """What kind of question it is, which picks its default rubric and its place in a plan."""
+
     INTRODUCTION = "introduction"
     BEHAVIORAL = "behavioral"
     SITUATIONAL = "situational"
@@ -17,6 +19,8 @@ class QuestionType(str, enum.Enum):
 
 
 class Seniority(str, enum.Enum):
+    """The level a question is written for; a question may suit several."""
+
     JUNIOR = "junior"
     MID = "mid"
     SENIOR = "senior"
@@ -45,18 +49,24 @@ class Criterion:
 
 @dataclass(frozen=True)
 class Rubric:
+    """The criteria an answer is scored on; the overall score weighs each by its `weight`."""
+
     criteria: tuple[Criterion, ...]
 
     @property
     def total_weight(self) -> float:
+        """Sum of the criteria's weights, the divisor of a weighted score."""
         return sum(c.weight for c in self.criteria)
 
     def criterion(self, name: str) -> Criterion | None:
+        """The criterion named `name`, None when the rubric has none by that name."""
         return next((c for c in self.criteria if c.name == name), None)
 
 
 @dataclass(frozen=True)
 class Role:
+    """A role questions can be written for; `aliases` are other names a job description may use for it."""
+
     id: str
     name: str
     aliases: tuple[str, ...] = ()
@@ -64,6 +74,9 @@ class Role:
 
 @dataclass(frozen=True)
 class Skill:
+    """A skill a job description can ask for; `aliases` are other phrasings of it, `roles` the role ids it
+    belongs to."""
+
     id: str
     name: str
     aliases: tuple[str, ...] = ()
@@ -72,6 +85,9 @@ class Skill:
 
 @dataclass(frozen=True)
 class Question:
+    """One interview question of a bank. `id` is 1..MAX_BANK_QUESTION_ID in a bank, above GENERATED_ID_BASE
+    when written during a session; `key_points` are what a good answer covers (given to the evaluator)."""
+
     id: int
     text: str
     type: QuestionType
@@ -85,9 +101,12 @@ class Question:
 
     @property
     def is_general(self) -> bool:
+        """True when the question is written for no particular role, so it suits any."""
         return not self.roles
 
     def suits(self, seniority: Seniority | None) -> bool:
+        """True when the question is written for `seniority`; None (no level asked for) suits every
+        question."""
         return seniority is None or seniority in self.seniority
 
 
@@ -119,6 +138,9 @@ def _empty_rubrics() -> Mapping[QuestionType, Rubric]:
 
 @dataclass(frozen=True)
 class QuestionBank:
+    """A validated question bank: its questions in order, its roles and skills, and rubrics per question
+    type."""
+
     questions: tuple[Question, ...]
     name: str = ""
     roles: tuple[Role, ...] = ()
@@ -135,12 +157,15 @@ class QuestionBank:
         return list(dict.fromkeys(q.type.value for q in self.questions))
 
     def question(self, question_id: int) -> Question | None:
+        """The question with id `question_id`, None when the bank has none."""
         return next((q for q in self.questions if q.id == question_id), None)
 
     def role(self, role_id: str) -> Role | None:
+        """The role with id `role_id`, None when the bank has none."""
         return next((r for r in self.roles if r.id == role_id), None)
 
     def skill(self, skill_id: str) -> Skill | None:
+        """The skill with id `skill_id`, None when the bank has none."""
         return next((s for s in self.skills if s.id == skill_id), None)
 
     def rubric_for(self, question: Question) -> Rubric | None:

@@ -27,6 +27,7 @@ class PcmAudio:
 
     @property
     def duration_s(self) -> float:
+        """Length of the audio in seconds."""
         return len(self.samples) / (SAMPLE_RATE * BYTES_PER_SAMPLE)
 
     def between(self, start_s: float, end_s: float | None = None) -> PcmAudio:
@@ -56,6 +57,7 @@ class RecognizedWord:
     confidence: float
 
     def shifted(self, offset_s: float) -> RecognizedWord:
+        """The same word with both times moved `offset_s` seconds later (rounded to milliseconds)."""
         return RecognizedWord(self.word, round(self.start + offset_s, 3), round(self.end + offset_s, 3),
                               self.confidence)  # fmt: skip
 
@@ -72,13 +74,17 @@ class Transcript:
 
     @property
     def is_empty(self) -> bool:
+        """True when nothing but whitespace was heard."""
         return not self.text.strip()
 
     @property
     def engine_label(self) -> str:
+        """`engine:model`, the form reports and metrics name a recogniser by."""
         return f"{self.engine}:{self.model}"
 
     def shifted(self, offset_s: float) -> Transcript:
+        """The same transcript with every word moved `offset_s` seconds later (a part placed on its
+        recording's clock)."""
         return Transcript(self.text, tuple(w.shifted(offset_s) for w in self.words), self.duration_s,
                           self.engine, self.model)  # fmt: skip
 

@@ -26,10 +26,13 @@ FAST_WPM = 170.0
 
 
 def band_for(score: int) -> str:
+    """The band name of a 0-100 score: "strong", "good", "fair" or "needs work"."""
     return next(name for floor, name in BANDS if score >= floor)
 
 
 def pace_for(words_per_minute: float) -> str:
+    """The pace of a speaking rate in words per minute: "slow" under SLOW_WPM, "fast" over FAST_WPM, else
+    "steady"."""
     if words_per_minute < SLOW_WPM:
         return "slow"
     return "fast" if words_per_minute > FAST_WPM else "steady"
@@ -101,6 +104,9 @@ def overall_delivery(figures: list[DeliveryFigures]) -> DeliveryFigures | None:
 
 @dataclass(frozen=True)
 class QuestionReport:
+    """The feedback on one asked question: its answer, its evaluation (0-100 score, criteria, strengths,
+    improvements) once ready, and how it was delivered when spoken."""
+
     position: int
     question_id: int
     question_text: str
@@ -122,6 +128,9 @@ class QuestionReport:
 
 @dataclass(frozen=True)
 class Overall:
+    """The whole interview in one figure: the mean 0-100 score of the judged answers, its band and a
+    one-sentence summary."""
+
     score: int
     band: str
     summary: str
@@ -129,6 +138,9 @@ class Overall:
 
 @dataclass(frozen=True)
 class InterviewReport:
+    """The report of a session: overall figures once answers are judged, and one QuestionReport per
+    question."""
+
     session_id: str
     session_state: str
     status: str
@@ -147,6 +159,8 @@ class InterviewReport:
 def question_report(
     asked: AskedQuestion, record: EvaluationRecord | None, delivery: DeliveryFigures | None = None
 ) -> QuestionReport:
+    """The QuestionReport of one asked question; an evaluation record made for an older answer text counts as
+    pending."""
     text = asked.judged_text or ""
     base: dict[str, Any] = {
         "position": asked.position,

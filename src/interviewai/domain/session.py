@@ -23,6 +23,9 @@ class FeedbackMode(str, enum.Enum):
 
 
 class SessionState(str, enum.Enum):
+    """Where a session is: running, every question answered, ended by the client, or expired for
+    inactivity."""
+
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     ENDED = "ended"
@@ -69,10 +72,12 @@ class AskedQuestion:
 
     @property
     def is_answered(self) -> bool:
+        """True once the question itself (not its follow-up) has an answer."""
         return self.answer_text is not None
 
     @property
     def follow_up_id(self) -> int:
+        """The id a follow-up of this question is answered under: FOLLOW_UP_ID_OFFSET + the question's id."""
         return FOLLOW_UP_ID_OFFSET + self.question.id
 
     @property
@@ -82,6 +87,7 @@ class AskedQuestion:
 
     @property
     def is_done(self) -> bool:
+        """True when answered and no follow-up is awaited: the interview moves past it."""
         return self.is_answered and not self.awaits_follow_up
 
     @property
@@ -100,10 +106,12 @@ class AskedQuestion:
 
     @property
     def answer_word_count(self) -> int:
+        """Words in the answer to the question itself, 0 before it is answered."""
         return len(self.answer_text.split()) if self.answer_text else 0
 
     @property
     def seconds_to_answer(self) -> float | None:
+        """Seconds from first serve to answer (rounded to milliseconds), None until both happened."""
         if self.served_at is None or self.answered_at is None:
             return None
         return round((self.answered_at - self.served_at).total_seconds(), 3)
@@ -111,6 +119,8 @@ class AskedQuestion:
 
 @dataclass(frozen=True)
 class AnswerOutcome:
+    """The result of recording an answer: the updated session, and whether anything changed."""
+
     session: InterviewSession
     changed: bool
     """False when the answer was an identical re-send and nothing was recorded."""
@@ -118,6 +128,9 @@ class AnswerOutcome:
 
 @dataclass(frozen=True)
 class InterviewSession:
+    """One interview: its questions in order, their answers, its state and its options. Immutable: every
+    change returns a new session; `version` is the store's compare-and-set counter."""
+
     id: str
     state: SessionState
     created_at: datetime
@@ -144,6 +157,8 @@ class InterviewSession:
         feedback: FeedbackMode = FeedbackMode.END,
         follow_ups: bool = False,
     ) -> InterviewSession:
+        """A new in-progress session asking `questions` in order; `why` gives each its reason (empty by
+        default)."""
         reasons = why or ("",) * len(questions)
         asked = tuple(
             AskedQuestion(position=i, question=q, why=w)
@@ -163,14 +178,17 @@ class InterviewSession:
 
     @property
     def total_questions(self) -> int:
+        """How many questions the session asks (follow-ups not counted)."""
         return len(self.questions)
 
     @property
     def answers_recorded(self) -> int:
+        """How many questions have an answer to the question itself."""
         return sum(1 for q in self.questions if q.is_answered)
 
     @property
     def is_complete(self) -> bool:
+        """True when every question was answered (not when the session was ended early)."""
         return self.state is SessionState.COMPLETED
 
     @property
@@ -183,6 +201,7 @@ class InterviewSession:
 
     @property
     def last_answered(self) -> AskedQuestion | None:
+        """The question answered most recently, by position; None before the first answer."""
         answered = [q for q in self.questions if q.is_answered]
         return answered[-1] if answered else None
 
@@ -193,9 +212,11 @@ class InterviewSession:
         return current.position if current else self.answers_recorded
 
     def is_expired(self, now: datetime, timeout: timedelta) -> bool:
+        """True when the session was marked expired or saw no activity for longer than `timeout`."""
         return self.state is SessionState.EXPIRED or now - self.updated_at > timeout
 
     def ensure_active(self, now: datetime, timeout: timedelta) -> None:
+        """Raises SessionExpired when the session has expired (see is_expired); returns otherwise."""
         if self.is_expired(now, timeout):
             raise SessionExpired(
                 f"Session {self.id} expired after {int(timeout.total_seconds() // 60)} minutes without activity."

@@ -46,6 +46,7 @@ class SpokenAudio:
 
     @property
     def voice_label(self) -> str:
+        """`engine:voice`, the form reports and metrics name a voice by."""
         return f"{self.engine}:{self.voice}"
 
 

@@ -36,6 +36,8 @@ SILENCE = "sil"
 
 @dataclass(frozen=True)
 class TimedPhoneme:
+    """One IPA phoneme and when it is spoken, in seconds from the start of the audio."""
+
     phoneme: str
     start: float
     end: float
