@@ -30,6 +30,7 @@ class RequestObserver:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Times and logs each HTTP request, counts and logs each WebSocket; lifespan events pass through."""
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return

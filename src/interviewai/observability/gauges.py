@@ -10,12 +10,20 @@ from interviewai.services.speech import EngineHealth
 
 
 class HealthSource(Protocol):
-    def health(self) -> list[EngineHealth]: ...
+    """What the gauges read the speech engines' breaker states from (SpeechService)."""
+
+    def health(self) -> list[EngineHealth]:
+        """Each speech engine's health now, breaker state included."""
+        ...
 
 
 class VideoSource(Protocol):
+    """What the gauges read whether video is on from (VideoService)."""
+
     @property
-    def video_on(self) -> bool: ...
+    def video_on(self) -> bool:
+        """True while talking-presenter video is on, False while audio-only."""
+        ...
 
 
 class GaugePublisher:
@@ -32,6 +40,8 @@ class GaugePublisher:
         self._backlog = backlog
 
     async def publish(self) -> None:
+        """Set the breaker, video and job-backlog gauges from the services now; a backlog of None (unknown)
+        leaves its gauge as it was."""
         self.publish_health(self._speech.health(), self._avatar.video_on)
         queued = await self._backlog()
         if queued is not None:
@@ -39,6 +49,8 @@ class GaugePublisher:
 
     @staticmethod
     def publish_health(engines: Sequence[EngineHealth], video_on: bool) -> None:
+        """Set the breaker gauge of each engine and the video gauge; for callers that already hold the
+        figures."""
         for engine in engines:
             metrics.set_breaker_state(engine.engine, engine.breaker.value)
         metrics.set_video_on(video_on)

@@ -45,6 +45,7 @@ def scrub(text: str) -> str:
 
 
 def valid_request_id(value: str) -> bool:
+    """True when a client-sent X-Request-ID may be adopted (1-128 of A-Za-z0-9._:/+=-); else one is made."""
     return bool(_REQUEST_ID.match(value))
 
 
@@ -81,6 +82,8 @@ class ContextFilter(logging.Filter):
     """Adds ``request_id``, ``route`` and ``session`` (the tag) to every record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Fills the three fields from the context unless the record already has them; never drops a
+        record."""
         # A value the caller passed in `extra` (the access line's) wins over the context's.
         for name, value in (
             ("request_id", correlation_id.get()),
@@ -93,12 +96,18 @@ class ContextFilter(logging.Filter):
 
 
 class ScrubbingJsonFormatter(JsonFormatter):
+    """JSON log lines (one object per line) with session ids replaced by their tags."""
+
     def format(self, record: logging.LogRecord) -> str:
+        """The JSON line of `record`, session ids scrubbed from every field."""
         return scrub(super().format(record))
 
 
 class ScrubbingTextFormatter(logging.Formatter):
+    """Plain-text log lines with session ids replaced by their tags."""
+
     def format(self, record: logging.LogRecord) -> str:
+        """The text line of `record`, session ids scrubbed (message, arguments and traceback alike)."""
         return scrub(super().format(record))
 
 

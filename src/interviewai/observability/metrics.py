@@ -168,6 +168,8 @@ def observe_evaluation(engine: str, outcome: str, seconds: float) -> None:
 
 
 def count_evaluation_fallback(engine: str, reason: str) -> None:
+    """Count an answer the configured `engine` could not judge and another did; `reason` is the provider
+    category or invalid_reply."""
     EVALUATION_FALLBACKS.labels(engine=engine, reason=reason).inc()
 
 
@@ -177,22 +179,28 @@ def clip_render_timer(engine: str) -> contextlib.AbstractContextManager[None]:
 
 
 def observe_clip_queue(engine: str, seconds: float) -> None:
+    """Record how long a clip waited at the provider before rendering started, in seconds (negative counts as
+    0)."""
     CLIP_QUEUE_DURATION.labels(engine=engine).observe(max(0.0, seconds))
 
 
 def observe_question_delivery(avatar_mode: str, cache_hit: bool, seconds: float) -> None:
+    """Record one question's delivery time in seconds (speech, plus waiting for its clip when video is on)."""
     QUESTION_DELIVERY.labels(avatar_mode=avatar_mode, cache_hit=_flag(cache_hit)).observe(seconds)
 
 
 def observe_http_request(route: str, method: str, status: int, seconds: float) -> None:
+    """Record one HTTP request by its route template (never the raw path), method and status code."""
     HTTP_REQUEST_DURATION.labels(route=route, method=method, status=str(status)).observe(seconds)
 
 
 def count_cache(kind: str, hit: bool) -> None:
+    """Count one media cache lookup of `kind` ("speech", "clip") as a hit or a miss."""
     CACHE_LOOKUPS.labels(kind=kind, result="hit" if hit else "miss").inc()
 
 
 def count_provider_failure(error: ProviderError) -> None:
+    """Count a provider error by provider and category (for errors handled without being raised)."""
     PROVIDER_FAILURES.labels(provider=error.provider, category=error.category.value).inc()
 
 
@@ -203,14 +211,18 @@ def count_session(event: str, amount: int = 1) -> None:
 
 
 def set_breaker_state(engine: str, state: str) -> None:
+    """Set an engine's breaker gauge: "closed" 0, "half_open" 1, "open" 2 (an unknown state reads as
+    closed)."""
     BREAKER_STATE.labels(engine=engine).set(BREAKER_VALUES.get(state, 0))
 
 
 def set_video_on(on: bool) -> None:
+    """Set the video gauge: 1 while talking-presenter video is on, 0 while audio-only."""
     VIDEO_ON.set(1 if on else 0)
 
 
 def set_jobs_queued(count: int) -> None:
+    """Set the job backlog gauge (jobs queued, not started); a negative count reads as 0."""
     JOBS_QUEUED.set(max(0, count))
 
 
@@ -233,6 +245,7 @@ def job_running(job: str) -> Iterator[None]:
 
 @contextlib.contextmanager
 def websocket_open() -> Iterator[None]:
+    """Counts one open WebSocket while the block runs."""
     WEBSOCKETS_OPEN.inc()
     try:
         yield

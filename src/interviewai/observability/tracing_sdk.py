@@ -75,6 +75,8 @@ class Tracing:
         self._instrumented: list[BaseInstrumentor] = []
 
     def fastapi_telemetry(self) -> TelemetryConfig:
+        """FastAPI's telemetry options: request and WebSocket spans on this provider; no metrics, logs or
+        per-dependency spans."""
         # Prometheus has the metrics and stderr the logs: FastAPI adds request and WebSocket spans only.
         # Its per-dependency "operation" spans would outnumber the ones that say where the time went.
         return {
@@ -88,6 +90,9 @@ class Tracing:
 
     @contextlib.asynccontextmanager
     async def exporting(self) -> AsyncIterator[None]:
+        """Runs the OTLP export pipeline and the library instrumentations while the block runs (the
+        lifespan's); on exit flushes queued spans within SHUTDOWN_DEADLINE_S, off the loop, and undoes the
+        patches."""
         exporter = OTLPSpanExporter(endpoint=self.endpoint, headers=self._headers, timeout=EXPORT_TIMEOUT_S)
         processor = BatchSpanProcessor(exporter)
         self._gate.delegate = processor
@@ -141,19 +146,25 @@ class ScrubbingGate(SpanProcessor):
         self.delegate: SpanProcessor | None = None
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        """Passes the starting span to the pipeline when one runs."""
         delegate = self.delegate
         if delegate is not None:
             delegate.on_start(span, parent_context)
 
     def on_end(self, span: ReadableSpan) -> None:
+        """Passes the finished span, session ids scrubbed, to the pipeline when one runs; drops it
+        otherwise."""
         delegate = self.delegate
         if delegate is not None:
             delegate.on_end(scrubbed(span))
 
     def shutdown(self) -> None:
+        """Detaches the pipeline; the gate drops spans from now on (the pipeline is shut down by
+        `exporting`)."""
         self.delegate = None
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Flushes the pipeline within `timeout_millis`; True when there is none to flush."""
         delegate = self.delegate
         return delegate.force_flush(timeout_millis) if delegate is not None else True
 
