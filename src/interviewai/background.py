@@ -11,10 +11,15 @@ logger = logging.getLogger(__name__)
 
 
 class BackgroundTasks:
+    """The registry of the app's long-running tasks: each has a unique name, a task that dies is logged, and
+    `aclose` cancels what is left. Use on the event loop only."""
+
     def __init__(self) -> None:
         self._tasks: dict[str, asyncio.Task[Any]] = {}
 
     def spawn(self, name: str, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Start `coroutine` as the task `name` on the running loop; RuntimeError (the coroutine closed) while
+        a task of that name still runs."""
         if name in self._tasks and not self._tasks[name].done():
             coroutine.close()
             raise RuntimeError(f"background task {name!r} is already running")
@@ -40,9 +45,12 @@ class BackgroundTasks:
 
     @property
     def names(self) -> list[str]:
+        """Names of the tasks still running, sorted."""
         return sorted(self._tasks)
 
     async def aclose(self, timeout_s: float = 5.0) -> None:
+        """Cancel every task and wait up to `timeout_s` seconds for them to finish; a task still running after
+        that is let go."""
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()

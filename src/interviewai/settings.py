@@ -24,6 +24,8 @@ MIN_API_KEY_LENGTH = 16
 
 
 class AvatarMode(str, enum.Enum):
+    """Whether questions come with a talking-presenter clip or as audio only."""
+
     VIDEO = "video"
     AUDIO_ONLY = "audio_only"
 
@@ -204,6 +206,7 @@ class Settings(BaseSettings):
 
     @property
     def tracing_enabled(self) -> bool:
+        """True when OTEL_EXPORTER_OTLP_ENDPOINT is set: spans are exported there."""
         return bool(self.otel_exporter_otlp_endpoint)
 
     @field_validator("log_format", mode="before")
@@ -218,6 +221,7 @@ class Settings(BaseSettings):
 
     @property
     def resolved_log_level(self) -> str:
+        """LOG_LEVEL when set, else DEBUG with DEBUG on, else INFO."""
         return self.log_level or ("DEBUG" if self.debug else "INFO")
 
     @field_validator("tts_rate", "tts_volume")
@@ -360,38 +364,48 @@ class Settings(BaseSettings):
 
     @property
     def admin_api_key_list(self) -> list[str]:
+        """ADMIN_API_KEYS as a list (comma-separated, blanks dropped); empty when none is set."""
         return [key.strip() for key in self.admin_api_keys.get_secret_value().split(",") if key.strip()]
 
     @property
     def api_key_list(self) -> list[str]:
+        """API_KEYS as a list (comma-separated, blanks dropped); empty means no key is needed."""
         return [key.strip() for key in self.api_keys.get_secret_value().split(",") if key.strip()]
 
     @property
     def engine_order(self) -> list[str]:
+        """TTS_ENGINES in failover order (first tried first)."""
         return self.tts_engines.split(",")
 
     @property
     def stt_engine_order(self) -> list[str]:
+        """STT_ENGINES in failover order; by default the transcription endpoint when STT_API_URL is set, then
+        local Whisper."""
         if self.stt_engines:
             return self.stt_engines.split(",")
         return ["openai", "whisper"] if self.stt_api_url else ["whisper"]
 
     @property
     def effective_avatar_mode(self) -> AvatarMode:
+        """AVATAR_MODE when set, else video when a D-ID key is configured and audio-only without one."""
         if self.avatar_mode is not None:
             return self.avatar_mode
         return AvatarMode.VIDEO if self.did_api_key.get_secret_value() else AvatarMode.AUDIO_ONLY
 
     @property
     def resolved_database_url(self) -> str:
+        """DATABASE_URL, else an SQLite file in DATA_DIR."""
         return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'interviewai.db').resolve()}"
 
     @property
     def resolved_media_dir(self) -> Path:
+        """MEDIA_DIR (absolute), else DATA_DIR/media."""
         return (self.media_dir or self.data_dir / "media").resolve()
 
     @property
     def resolved_video_wait_s(self) -> float:
+        """Seconds a question waits for its clip: VIDEO_WAIT_S when set, else the clip's generation timeout
+        plus time to fetch it."""
         # By default a question waits as long as its clip may take, plus time to fetch the file.
         if self.video_wait_s is None:
             return self.avatar_generation_timeout_s + VIDEO_FETCH_ALLOWANCE_S
@@ -399,14 +413,17 @@ class Settings(BaseSettings):
 
     @property
     def resolved_model_dir(self) -> Path:
+        """MODEL_DIR (absolute), else DATA_DIR/models."""
         return (self.model_dir or self.data_dir / "models").resolve()
 
     @property
     def synthesis_parallelism(self) -> int:
+        """How many syntheses may run at once: TTS_MAX_PARALLEL, or one per CPU core when 0."""
         return self.tts_max_parallel or (os.cpu_count() or 1)
 
     @property
     def embedding_threads(self) -> int:
+        """Embedding worker threads: EMBEDDINGS_THREADS, or one per CPU core when 0."""
         return self.embeddings_threads or (os.cpu_count() or 1)
 
 

@@ -17,6 +17,9 @@ from interviewai.settings import Settings, SettingsError
 
 @dataclass
 class WarmReport:
+    """What one warm-cache run did: items made ready, syntheses run, clips created or failed, and its wall
+    time."""
+
     questions: int = 0
     follow_ups: int = 0
     syntheses: int = 0
@@ -25,6 +28,7 @@ class WarmReport:
     seconds: float = 0.0
 
     def summary(self) -> str:
+        """One line for the terminal: questions and follow-ups ready, in how long, and what it took."""
         return (
             f"{self.questions} questions ready in {self.seconds:.1f} s (and {self.follow_ups} follow-ups): "
             f"{self.syntheses} syntheses, {self.clips_created} clips created, {self.clips_failed} clips failed"
@@ -91,6 +95,8 @@ async def warm_cache(
 
 
 def run(settings: Settings, *, role: str | None = None, all_roles: bool = False) -> int:
+    """The `warm-cache` command: warm, print the summary; exits 0, 1 when any clip failed, 130 when
+    interrupted."""
     try:
         report = asyncio.run(warm_cache(settings, role=role, all_roles=all_roles))
     except KeyboardInterrupt:
