@@ -15,6 +15,9 @@ Path = tuple[str | int, ...]
 
 @dataclass
 class BankDocument:
+    """A parsed bank document: the plain data, the line of every field (for problem messages) and the keys
+    given twice."""
+
     data: Any
     lines: dict[Path, int] = field(default_factory=dict)
     """1-based line of each mapping key / sequence item, by its path from the root."""
@@ -103,6 +106,7 @@ def read_bank_document(content: bytes, source: str, *, json_format: bool = False
 
 
 def duplicate_key_problems(document: BankDocument) -> list[BankProblem]:
+    """One BankProblem per key given twice in the document, with its line."""
     return [
         BankProblem(field=format_path(path), message="is given twice", line=line)
         for path, line in document.duplicate_keys

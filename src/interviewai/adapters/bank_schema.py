@@ -28,6 +28,9 @@ class _Strict(BaseModel):
 
 
 class CriterionDoc(_Strict):
+    """One rubric criterion as written in a bank: a name evaluators key scores by, a label, and the answer at
+    score 1 and at 5."""
+
     name: CriterionName
     label: Phrase
     description: Annotated[StrictStr, Field(max_length=2000)] = ""
@@ -41,12 +44,17 @@ RubricDoc = Annotated[list[CriterionDoc], Field(min_length=1, max_length=20)]
 
 
 class RoleDoc(_Strict):
+    """A role as written in a bank: a slug id, a display name and other names a job description may use."""
+
     id: Slug
     name: Phrase
     aliases: list[Phrase] = []
 
 
 class SkillDoc(_Strict):
+    """A skill as written in a bank: a slug id, a display name, other phrasings and the role ids it belongs
+    to."""
+
     id: Slug
     name: Phrase
     aliases: list[Phrase] = []
@@ -54,6 +62,9 @@ class SkillDoc(_Strict):
 
 
 class QuestionDoc(_Strict):
+    """A question as written in a bank; `seniority` (a level, a list of levels or "any") is read by the bank
+    parser."""
+
     id: Annotated[StrictInt, Field(ge=1, le=MAX_BANK_QUESTION_ID)]
     type: QuestionType
     text: StrictStr

@@ -227,6 +227,8 @@ class StreamDecoder:
 
     @property
     def needs_thread(self) -> bool:
+        """True for the containers (PyAV blocks while it waits for input: run `run` in a thread); raw pcm16 is
+        converted in `feed`."""
         return self.format != "pcm16"
 
     def feed(self, data: bytes) -> None:
@@ -291,6 +293,8 @@ def frame_levels(audio: PcmAudio) -> npt.NDArray[np.float64]:
 
 
 def is_silent(audio: PcmAudio) -> bool:
+    """True when under a quarter of a second of `audio` is louder than twice the noise floor (a click or a
+    cough is not speech)."""
     levels = frame_levels(audio)
     # A few loud frames (a click, a cough) are not speech: ask for a quarter of a second of sound.
     return int(np.sum(levels > 2 * _SILENCE_FLOOR)) * _FRAME_S < 0.25
@@ -306,6 +310,8 @@ def last_sound_s(audio: PcmAudio) -> float:
 
 
 def cut_point(audio: PcmAudio, min_chunk_s: float, max_chunk_s: float) -> float | None:
+    """See AudioDecoder.cut_point: the middle of the last long enough pause after `min_chunk_s`, else past
+    `max_chunk_s` the quietest frame of the second half, else None."""
     levels = frame_levels(audio)
     if len(levels) * _FRAME_S < min_chunk_s:
         return None
@@ -387,6 +393,8 @@ class PyAvAudioDecoder:
     async def decode(
         self, data: bytes, content_type: str | None, filename: str | None, max_s: float
     ) -> DecodedRecording:
+        """Decode a whole upload in the upload pool (one slot per core; callers wait for a slot on the
+        loop)."""
         async with self._upload_slots:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(
@@ -396,6 +404,8 @@ class PyAvAudioDecoder:
     def open_stream(
         self, stream_format: str, sample_rate: int, on_pcm: Callable[[bytes], None]
     ) -> _LiveStream:
+        """Start decoding a live stream; containers hold a thread of the live-stream pool until the stream
+        ends."""
         holder: list[_LiveStream] = []
         decoder = StreamDecoder(stream_format, sample_rate, lambda pcm: holder[0].deliver(pcm))
         stream = _LiveStream(decoder, asyncio.get_running_loop(), self._streams, on_pcm)
@@ -403,17 +413,23 @@ class PyAvAudioDecoder:
         return stream
 
     def as_wav(self, audio: PcmAudio) -> bytes:
+        """A 16-bit mono 16 kHz WAV file of the PCM (no thread: it is a header and a copy)."""
         return wav_bytes(audio)
 
     def is_silent(self, audio: PcmAudio) -> bool:
+        """See the module's is_silent; cheap enough to run on the loop."""
         return is_silent(audio)
 
     def last_sound_s(self, audio: PcmAudio) -> float:
+        """See the module's last_sound_s; cheap enough to run on the loop."""
         return last_sound_s(audio)
 
     def cut_point(self, audio: PcmAudio, min_chunk_s: float, max_chunk_s: float) -> float | None:
+        """See the module's cut_point; cheap enough to run on the loop."""
         return cut_point(audio, min_chunk_s, max_chunk_s)
 
     def close(self) -> None:
+        """Stop both pools: waits for uploads being decoded, abandons live streams (their threads end with
+        their input)."""
         self._uploads.shutdown(wait=True, cancel_futures=True)
         self._streams.shutdown(wait=False, cancel_futures=True)

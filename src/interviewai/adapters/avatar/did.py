@@ -143,6 +143,8 @@ class DidClipRenderer:
 
     @property
     def use_own_audio(self) -> bool:
+        """True when clips speak our own MP3 (uploaded first); False when D-ID speaks the text in its own
+        voice."""
         return self._use_own_audio
 
     async def aclose(self) -> None:
@@ -277,6 +279,7 @@ class DidClipRenderer:
         )
 
     async def credits(self) -> Credits:
+        """GET /credits; ProviderError (server) when the answer has no numeric remaining and total."""
         data = await self._call("GET", "/credits")
         remaining = _number(data.get("remaining")) if isinstance(data, dict) else None
         total = _number(data.get("total")) if isinstance(data, dict) else None

@@ -86,6 +86,8 @@ class DidLinkExpired(DidError):
 
 
 def response_error(response: httpx.Response, context: str, *, clip_id: str | None = None) -> DidError:
+    """The DidError for a non-2xx answer to an API call, classified by status and D-ID's error kind (see the
+    table above), with Retry-After kept."""
     status = response.status_code
     kind, description = describe(response)
     category, retryable = category_of_status(status)
@@ -109,6 +111,8 @@ def response_error(response: httpx.Response, context: str, *, clip_id: str | Non
 
 
 def download_error(response: httpx.Response, shown_url: str) -> DidError:
+    """The DidError for a failed download of a result or idle video; an expired link is a DidLinkExpired, not
+    an auth failure. `shown_url` is the URL without its signature."""
     status = response.status_code
     kind, description = describe(response)
     if status == 403 and (kind == "ExpiredToken" or "expired" in description.lower()):
@@ -138,6 +142,8 @@ def download_error(response: httpx.Response, shown_url: str) -> DidError:
 
 
 def exception_error(error: Exception, context: str, *, clip_id: str | None = None) -> DidError:
+    """The DidError for an exception raised while doing `context` (connect, timeout, protocol), classified by
+    its type."""
     category, retryable = category_of_exception(error)
     detail = str(error) or type(error).__name__
     return DidError(
@@ -146,6 +152,8 @@ def exception_error(error: Exception, context: str, *, clip_id: str | None = Non
 
 
 def clip_failed(status: ClipStatus, kind: str | None) -> DidError:
+    """The DidError for a clip that ended rejected or in error: input at fault (moderation, face, source) is
+    permanent, anything else retryable."""
     input_at_fault = kind is not None and (kind in _INPUT_ERROR_KINDS or kind.endswith("ModerationError"))
     if status.status == "rejected" or input_at_fault:
         category, retryable = ProviderCategory.INVALID_REQUEST, False
@@ -162,6 +170,7 @@ def clip_failed(status: ClipStatus, kind: str | None) -> DidError:
 
 
 def bad_shape(context: str, problem: str) -> DidError:
+    """The DidError for a 2xx answer without the fields we need (permanent: asking again gets the same)."""
     return DidError(ProviderCategory.SERVER, f"{context}: unexpected answer ({problem})", retryable=False)
 
 
@@ -198,4 +207,5 @@ def describe(response: httpx.Response) -> tuple[str | None, str]:
 
 
 def text_or_none(value: Any) -> str | None:
+    """`value` when it is a non-empty string, else None (for fields of D-ID's JSON that may be anything)."""
     return value if isinstance(value, str) and value else None

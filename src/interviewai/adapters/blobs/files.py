@@ -24,6 +24,9 @@ def check_blob_name(name: str) -> str:
 
 
 class FileBlobStore:
+    """BlobStore on a local directory: one file per blob under `root`, written to a temp name, fsynced and
+    renamed."""
+
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
 
@@ -35,9 +38,12 @@ class FileBlobStore:
         return path
 
     async def put(self, name: str, data: bytes) -> None:
+        """Write to a temp file beside the target, fsync and rename (in a thread); UnsafeBlobName for a name
+        that leaves the root."""
         await asyncio.to_thread(self._write, self.path_for(name), data)
 
     async def get(self, name: str) -> bytes | None:
+        """Read the whole file in a thread; None when it does not exist."""
         path = self.path_for(name)
         try:
             return await asyncio.to_thread(path.read_bytes)
@@ -45,9 +51,11 @@ class FileBlobStore:
             return None
 
     async def exists(self, name: str) -> bool:
+        """True when the file exists (checked in a thread)."""
         return await asyncio.to_thread(self.path_for(name).is_file)
 
     async def size(self, name: str) -> int | None:
+        """The file's size from a stat in a thread; None when it does not exist."""
         path = self.path_for(name)
         try:
             return (await asyncio.to_thread(path.stat)).st_size
@@ -55,9 +63,12 @@ class FileBlobStore:
             return None
 
     async def delete(self, name: str) -> None:
+        """Unlink the file in a thread; a missing file is not an error."""
         await asyncio.to_thread(self.path_for(name).unlink, missing_ok=True)
 
     async def names(self, prefix: str) -> list[str]:
+        """Names (relative to the root, "/"-separated) of the files under `prefix`, temp files of unfinished
+        writes left out."""
         folder = (self.root / prefix).resolve()
         if folder != self.root and self.root not in folder.parents:
             raise UnsafeBlobName(prefix)

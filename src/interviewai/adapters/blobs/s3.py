@@ -107,6 +107,7 @@ class BlobStream:
 
     @property
     def is_partial(self) -> bool:
+        """True when the stream is a byte range rather than the whole object."""
         return self.content_length != self.total_size
 
     async def chunks(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[bytes]:
@@ -125,6 +126,7 @@ class BlobStream:
             await self.aclose()
 
     async def read_all(self) -> bytes:
+        """The whole stream as bytes (for small objects); closes it."""
         return b"".join([chunk async for chunk in self.chunks()])
 
     async def aclose(self) -> None:
@@ -194,6 +196,7 @@ class S3BlobStore:
     # --- BlobStore -------------------------------------------------------------------------------------
 
     async def put(self, name: str, data: bytes) -> None:
+        """PutObject with the content type of the name's extension, within `timeout_s`; S3 makes it atomic."""
         key = _key_for(name)
         client = await self._s3()
         try:
@@ -205,19 +208,23 @@ class S3BlobStore:
             raise _translate(error, f"put {key}") from error
 
     async def get(self, name: str) -> bytes | None:
+        """Whole-object GetObject read into memory; None when the key does not exist."""
         stream = await self.open_stream(name)
         if stream is None:
             return None
         return await stream.read_all()
 
     async def exists(self, name: str) -> bool:
+        """HeadObject: True when the key exists."""
         return await self._head(name) is not None
 
     async def size(self, name: str) -> int | None:
+        """HeadObject's ContentLength; None when the key does not exist."""
         head = await self._head(name)
         return None if head is None else int(head["ContentLength"])
 
     async def delete(self, name: str) -> None:
+        """DeleteObject; a key that does not exist is not an error."""
         key = _key_for(name)
         client = await self._s3()
         try:
@@ -230,6 +237,7 @@ class S3BlobStore:
             raise _translate(error, f"delete {key}") from error
 
     async def names(self, prefix: str) -> list[str]:
+        """Every key under `prefix` (ListObjectsV2, all pages, within one `timeout_s`)."""
         client = await self._s3()
         found: list[str] = []
         try:
@@ -334,6 +342,7 @@ class S3BlobStore:
             raise _translate(error, f"ensure bucket {self.bucket}") from error
 
     async def aclose(self) -> None:
+        """Close the S3 clients; the next call would open new ones."""
         async with self._client_lock:
             clients, self._clients = self._clients, None
             self._client = self._presigner = None

@@ -119,10 +119,12 @@ class MiniLmEmbedder:
 
     @property
     def model_name(self) -> str:
+        """The model and its settings; vectors of different names are never compared."""
         return MODEL_NAME
 
     @property
     def threads(self) -> int:
+        """How many worker threads share out a batch (one ONNX session each)."""
         return self._threads
 
     async def embed(self, texts: Sequence[str]) -> Vectors:

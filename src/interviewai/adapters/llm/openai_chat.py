@@ -119,14 +119,17 @@ class OpenAiChatModel:
         )
 
     async def aclose(self) -> None:
+        """Close the HTTP client."""
         await self._client.aclose()
 
     @property
     def model_name(self) -> str:
+        """The model named in every request (LLM_MODEL)."""
         return self._model
 
     @property
     def api_url(self) -> str:
+        """The base URL requests go to (ends before /chat/completions)."""
         return self._base
 
     async def complete_json(

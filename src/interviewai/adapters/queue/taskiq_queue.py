@@ -46,6 +46,8 @@ class OwnedInMemoryBroker(InMemoryBroker):
     `TaskiqJobQueue.register`'s wrapper)."""
 
     async def kick(self, message: BrokerMessage) -> None:
+        """Start the job in a task named `job:<name>:<id>` that the broker keeps until it ends;
+        UnknownTaskError for an unregistered name."""
         # InMemoryBroker.kick, with the task named after its job (taskiq's are "Task-<n>").
         if self.find_task(message.task_name) is None:
             raise UnknownTaskError(task_name=message.task_name)
@@ -57,6 +59,8 @@ class OwnedInMemoryBroker(InMemoryBroker):
         task.add_done_callback(self._running_tasks.discard)
 
     async def shutdown(self) -> None:
+        """Cancel the jobs still running, wait up to _SHUTDOWN_GRACE_S for them (logging any that stay), then
+        shut the broker down."""
         running = list(self._running_tasks)
         for task in running:
             task.cancel()
@@ -206,6 +210,8 @@ def _text(value: str | bytes) -> str:
 
 
 class TaskiqJobQueue:
+    """JobQueue on taskiq: in-process by default, or a Redis stream read by `interviewai worker` processes."""
+
     def __init__(
         self, broker: AsyncBroker, *, distributed: bool = False, enqueue_timeout_s: float = ENQUEUE_DEADLINE_S
     ) -> None:
@@ -219,6 +225,7 @@ class TaskiqJobQueue:
     def in_process(
         cls, max_running: int = 200, *, enqueue_timeout_s: float = ENQUEUE_DEADLINE_S
     ) -> TaskiqJobQueue:
+        """A queue whose jobs run in this process, at most `max_running` at once."""
         return cls(
             OwnedInMemoryBroker(max_async_tasks=max_running, propagate_exceptions=False),
             enqueue_timeout_s=enqueue_timeout_s,
@@ -249,6 +256,9 @@ class TaskiqJobQueue:
         return self._distributed
 
     def register(self, name: str, handler: JobHandler) -> None:
+        """Register `handler` as the taskiq task `name`; each run is logged, measured and carries the queuing
+        request's log context."""
+
         # The job runs as part of the request that queued it: its labels carry the request id (and trace).
         async def logged(context: Annotated[Context, TaskiqDepends()], **arguments: Any) -> None:
             if not self._distributed:
@@ -269,6 +279,8 @@ class TaskiqJobQueue:
         self._broker.register_task(logged, task_name=name)
 
     async def enqueue(self, name: str, **arguments: str | int | float | bool) -> None:
+        """Send the job to the broker within JOB_ENQUEUE_TIMEOUT_S; LookupError for an unregistered name,
+        TimeoutError when the broker does not take it in time."""
         task = self._broker.find_task(name)
         if task is None:
             raise LookupError(f"no job named {name!r} is registered")
@@ -320,6 +332,7 @@ class TaskiqJobQueue:
         return max(known) if known else None
 
     async def start(self) -> None:
+        """Start the broker (connects to Redis when distributed)."""
         await self._broker.startup()
 
     async def receive(self, max_running: int) -> None:
@@ -340,4 +353,5 @@ class TaskiqJobQueue:
         )
 
     async def aclose(self) -> None:
+        """Shut the broker down; in-process jobs still running are cancelled."""
         await self._broker.shutdown()

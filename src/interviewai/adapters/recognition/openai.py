@@ -46,16 +46,21 @@ class OpenAiRecognizer:
 
     @property
     def engine(self) -> str:
+        """The engine name, "openai", in transcripts, metrics and health."""
         return ENGINE
 
     @property
     def model(self) -> str:
+        """The model named in each request (STT_MODEL)."""
         return self._model
 
     async def aclose(self) -> None:
+        """Close the HTTP client."""
         await self._client.aclose()
 
     async def transcribe(self, audio: PcmAudio, prompt: str = "") -> Transcript:
+        """POST the audio as a WAV file to the transcription endpoint (verbose JSON with word times, the last
+        400 characters of `prompt`); every failure becomes a ProviderError."""
         fields = {"model": self._model, "language": "en", "response_format": "verbose_json",
                   "timestamp_granularities[]": "word"}  # fmt: skip
         if prompt:

@@ -172,14 +172,17 @@ class WhisperRecognizer:
 
     @property
     def engine(self) -> str:
+        """The engine name, "whisper", in transcripts, metrics and health."""
         return ENGINE
 
     @property
     def model(self) -> str:
+        """The packaged Whisper model loaded (e.g. "tiny.en")."""
         return self._model_name
 
     @property
     def version(self) -> str:
+        """faster-whisper's version and the model, for health and reports."""
         return f"faster-whisper {importlib.metadata.version('faster-whisper')}/{self._model_name}"
 
     async def transcribe(self, audio: PcmAudio, prompt: str = "") -> Transcript:

@@ -183,10 +183,12 @@ class EdgeSynthesizer:
 
     @property
     def engine(self) -> str:
+        """The engine name, "edge", in media keys, metrics and health."""
         return ENGINE
 
     @property
     def engine_version(self) -> str:
+        """The edge-tts version: a new release means new media keys."""
         return f"edge-tts {edge_tts.__version__}"
 
     @property
@@ -218,6 +220,8 @@ class EdgeSynthesizer:
         )
 
     async def synthesize(self, text: str, settings: VoiceSettings) -> SpokenAudio:
+        """Stream the synthesis from Edge within one deadline, keeping its word boundaries; timings and
+        visemes are measured in a thread. Any failure is a ProviderError."""
         if not text.strip():
             raise ProviderError(ENGINE, ProviderCategory.INVALID_REQUEST, "empty text", retryable=False)
         try:

@@ -37,7 +37,9 @@ WordPhonemizer = Callable[[str], Sequence[str]]
 class TextPhonemizer(Protocol):
     """Anything that phonemizes text per sentence the way the offline voice speaks it (PiperSynthesizer)."""
 
-    def phonemize(self, text: str) -> list[list[str]]: ...
+    def phonemize(self, text: str) -> list[list[str]]:
+        """Phonemes per sentence of `text`, one IPA symbol per item, as the offline voice would say it."""
+        ...
 
 
 def word_phonemizer(phonemizer: TextPhonemizer, cache_size: int = 4096) -> WordPhonemizer:

@@ -187,18 +187,22 @@ class PiperSynthesizer:
 
     @property
     def engine(self) -> str:
+        """The engine name, "piper", in media keys, metrics and health."""
         return ENGINE
 
     @property
     def engine_version(self) -> str:
+        """piper-tts's version, the voice and the alignment version: any change means new media keys."""
         return self._version
 
     @property
     def voice_name(self) -> str:
+        """The packaged voice's name, as GET /voices lists it."""
         return self._voice_name
 
     @property
     def sample_rate(self) -> int:
+        """The voice model's sample rate in Hz (before MP3 encoding)."""
         return self._sample_rate
 
     async def synthesize(self, text: str, settings: VoiceSettings) -> SpokenAudio:
@@ -228,6 +232,7 @@ class PiperSynthesizer:
         return await asyncio.wrap_future(work)
 
     async def list_voices(self) -> list[VoiceInfo]:
+        """The one packaged voice; no I/O."""
         return [
             VoiceInfo(
                 name=self._voice_name,

@@ -14,19 +14,25 @@ from interviewai.domain.errors import ProviderCategory, ProviderError
 
 
 class RedisHealthBoard:
+    """HealthBoard on one Redis hash shared by every instance; each call has a short deadline and any Redis
+    failure is a ProviderError (connectivity)."""
+
     def __init__(self, url: str, key: str = "interviewai:provider-health", timeout_s: float = 1.0) -> None:
         self._client = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
         self._key = key
         self._timeout_s = timeout_s
 
     async def mark_down(self, provider: str, until: float, reason: str) -> None:
+        """HSET of {until, reason} (the reason cut to 500 characters)."""
         value = json.dumps({"until": until, "reason": reason[:500]})
         await self._call(self._client.hset(self._key, provider, value))
 
     async def mark_up(self, provider: str) -> None:
+        """HDEL of the provider's field."""
         await self._call(self._client.hdel(self._key, provider))
 
     async def snapshot(self) -> dict[str, tuple[float, str]]:
+        """HGETALL; a field that does not parse (written by something else) is skipped."""
         raw: dict[Any, Any] = await self._call(self._client.hgetall(self._key))
         entries: dict[str, tuple[float, str]] = {}
         for name, value in raw.items():
@@ -45,6 +51,7 @@ class RedisHealthBoard:
         await self._call(self._client.delete(self._key))
 
     async def aclose(self) -> None:
+        """Close the Redis connection pool."""
         await self._client.aclose()
 
     async def _call(self, operation: Any) -> Any:

@@ -25,20 +25,27 @@ def _bank(row: RowMapping) -> StoredBank:
 
 
 class SqlBankStore:
+    """BankStore on SQL (SQLite or PostgreSQL); every call has the store deadline and raises StoreUnavailable
+    on database trouble."""
+
     def __init__(self, engine: AsyncEngine, *, deadline_s: float = DEFAULT_DEADLINE_S) -> None:
         self._db = GuardedEngine(engine, deadline_s)
 
     async def list(self) -> list[StoredBank]:
+        """One SELECT of every bank, ordered by id."""
         async with self._db.connect() as connection:
             rows = (await connection.execute(select(banks).order_by(banks.c.id))).mappings()
             return [_bank(row) for row in rows]
 
     async def get(self, bank_id: str) -> StoredBank | None:
+        """One SELECT by id; None when there is none."""
         async with self._db.connect() as connection:
             row = (await connection.execute(select(banks).where(banks.c.id == bank_id))).mappings().first()
             return _bank(row) if row is not None else None
 
     async def put(self, bank_id: str, name: str, format: str, content: str, now: float) -> StoredBank:
+        """Bump the version if the bank exists, else insert version 1, in one transaction, so two replaces at
+        once each get their own version."""
         async with self._db.begin() as connection:
             # Bump first: two replaces at once each get their own version, and neither is lost silently.
             result = await connection.execute(
@@ -64,6 +71,8 @@ class SqlBankStore:
             return _bank(row)
 
     async def delete(self, bank_id: str, active_since: float) -> bool:
+        """In one transaction: BankInUse when an in-progress session active since `active_since` uses it, else
+        delete; False when there was none."""
         async with self._db.begin() as connection:
             in_use = (
                 await connection.execute(

@@ -16,6 +16,8 @@ from interviewai.domain.evaluation import CriterionScore, Evaluation, Evaluation
 
 
 def encode_evaluation(evaluation: Evaluation) -> str:
+    """The JSON stored in an evaluation row's `result` column (criteria, strengths, improvements, fallback
+    reason)."""
     document = {
         "criteria": [
             {
@@ -36,6 +38,7 @@ def encode_evaluation(evaluation: Evaluation) -> str:
 
 
 def decode_evaluation(row: RowMapping) -> Evaluation:
+    """The Evaluation of a row whose status is ready (its columns plus the decoded `result`)."""
     document: dict[str, Any] = json.loads(row["result"])
     return Evaluation(
         evaluator=row["evaluator"],
@@ -74,12 +77,17 @@ def _record(row: RowMapping) -> EvaluationRecord:
 
 
 class SqlEvaluationStore:
+    """EvaluationStore on SQL; a result or failure lands only while the row's answer_sha is the one it was
+    computed for."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
     async def mark_pending(
         self, session_id: str, position: int, question_id: int, answer_sha: str, now: float
     ) -> None:
+        """Upsert the row as pending for `answer_sha` (attempts 0, no result), replacing whatever was recorded
+        for an older text."""
         values: dict[str, Any] = {
             "session_id": session_id,
             "position": position,
@@ -112,6 +120,8 @@ class SqlEvaluationStore:
         attempts: int,
         now: float,
     ) -> bool:
+        """Write the result if the row is still for `answer_sha`; False (nothing written) when a newer text
+        replaced it."""
         return await self._finish(
             session_id,
             position,
@@ -129,6 +139,8 @@ class SqlEvaluationStore:
     async def store_failure(
         self, session_id: str, position: int, answer_sha: str, reason: str, attempts: int, now: float
     ) -> bool:
+        """Write the failure if the row is still for `answer_sha`; False (nothing written) when a newer text
+        replaced it."""
         return await self._finish(
             session_id,
             position,
@@ -140,6 +152,7 @@ class SqlEvaluationStore:
         )
 
     async def for_session(self, session_id: str) -> list[EvaluationRecord]:
+        """One SELECT of the session's rows, ordered by position."""
         async with self._engine.connect() as connection:
             rows = (
                 await connection.execute(

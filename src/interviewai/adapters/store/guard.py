@@ -30,11 +30,15 @@ class GuardedEngine:
 
     @contextlib.asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction (committed on exit), under the deadline; database trouble raises
+        StoreUnavailable."""
         async with self._guarded(), self.engine.begin() as connection:
             yield connection
 
     @contextlib.asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads (nothing committed), under the deadline; database trouble raises
+        StoreUnavailable."""
         async with self._guarded(), self.engine.connect() as connection:
             yield connection
 

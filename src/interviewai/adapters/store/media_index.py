@@ -35,15 +35,21 @@ def _pending_of(key: str, owner: str) -> ColumnElement[bool]:
 
 
 class SqlMediaIndex:
+    """MediaIndex on the SQL `media` table; a claim is a conditional insert or update, so the database is the
+    single-flight lock across processes."""
+
     def __init__(self, engine: AsyncEngine, *, deadline_s: float = DEFAULT_DEADLINE_S) -> None:
         self._db = GuardedEngine(engine, deadline_s)
 
     async def get(self, key: str) -> MediaEntry | None:
+        """One SELECT by key; None when there is no row."""
         async with self._db.connect() as connection:
             row = (await connection.execute(select(media).where(media.c.key == key))).mappings().first()
             return _entry(row) if row is not None else None
 
     async def claim(self, key: str, kind: str, owner: str, now: float, stale_after_s: float) -> Claim:
+        """Insert a pending row owned by `owner`; when the key exists, take it over only if it failed or its
+        claim went stale (compare-and-set)."""
         try:
             async with self._db.begin() as connection:
                 await connection.execute(
@@ -90,6 +96,7 @@ class SqlMediaIndex:
         return Claim(owned=taken, entry=entry)
 
     async def heartbeat(self, key: str, owner: str, now: float) -> bool:
+        """Move `claimed_at` of `owner`'s pending claim to `now`; False when it is no longer `owner`'s."""
         async with self._db.begin() as connection:
             result = await connection.execute(
                 update(media).where(_pending_of(key, owner)).values(claimed_at=now, updated_at=now)
@@ -97,6 +104,8 @@ class SqlMediaIndex:
             return result.rowcount == 1
 
     async def take_over(self, key: str, gone_owner: str, owner: str, now: float) -> bool:
+        """Compare-and-set on (key, gone_owner, pending): of several takers one wins; attempts goes up by
+        one."""
         # Compare-and-set on (owner, pending): of several takers one wins, and a claim that finished
         # meanwhile (ready or failed) or moved to another owner is left alone.
         async with self._db.begin() as connection:
@@ -110,6 +119,8 @@ class SqlMediaIndex:
             return bool(result.rowcount == 1)
 
     async def record_provider_ref(self, key: str, owner: str, provider_ref: str | None, now: float) -> None:
+        """Store the job id on `owner`'s pending claim (and refresh its heartbeat); nothing happens if the
+        claim is no longer `owner`'s."""
         async with self._db.begin() as connection:
             await connection.execute(
                 update(media)
@@ -118,6 +129,7 @@ class SqlMediaIndex:
             )
 
     async def mark_ready(self, key: str, kind: str, blob_name: str, meta: str, now: float) -> None:
+        """Update the row to ready, or insert it ready when nobody claimed the key."""
         values = {
             "state": MediaState.READY.value,
             "blob_name": blob_name,
@@ -140,6 +152,8 @@ class SqlMediaIndex:
                 await connection.execute(update(media).where(media.c.key == key).values(**values))
 
     async def mark_failed(self, key: str, owner: str, error: str, now: float) -> None:
+        """Mark `owner`'s pending claim failed (the error cut to 2000 characters); anything else is left
+        alone."""
         async with self._db.begin() as connection:
             await connection.execute(
                 update(media)
@@ -148,10 +162,13 @@ class SqlMediaIndex:
             )
 
     async def release(self, key: str, owner: str) -> None:
+        """Delete `owner`'s pending row, so the next claim starts afresh."""
         async with self._db.begin() as connection:
             await connection.execute(delete(media).where(_pending_of(key, owner)))
 
     async def invalidate(self, key: str, reason: str, now: float) -> None:
+        """Mark a ready row failed with `reason`, keeping its provider_ref; rows in other states are left
+        alone."""
         async with self._db.begin() as connection:
             await connection.execute(
                 update(media)

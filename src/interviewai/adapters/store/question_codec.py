@@ -48,6 +48,8 @@ def encode_meta(question: Question) -> str | None:
 
 
 def decode_question(question_id: int, text: str, question_type: str, meta: str | None) -> Question:
+    """The Question of a stored session question: its columns plus `meta`, the JSON of roles, skills,
+    seniority, key points and rubric (None: a plain question of any level)."""
     data: dict[str, Any] = json.loads(meta) if meta else {}
     rubric = data.get("rubric")
     return Question(

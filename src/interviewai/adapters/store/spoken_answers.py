@@ -10,6 +10,8 @@ from interviewai.domain.recognition import RecognizedWord, SpeechMetrics, Spoken
 
 
 def speech_to_json(speech: SpokenAnswer | None) -> str | None:
+    """The JSON column of a spoken answer (words as compact lists, metrics, engine, recording); None for a
+    typed answer."""
     if speech is None:
         return None
     record: dict[str, Any] = {
@@ -25,6 +27,7 @@ def speech_to_json(speech: SpokenAnswer | None) -> str | None:
 
 
 def speech_from_json(raw: str | None) -> SpokenAnswer | None:
+    """The SpokenAnswer of a stored column; None (or empty) for a typed answer."""
     if not raw:
         return None
     record = json.loads(raw)

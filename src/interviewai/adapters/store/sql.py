@@ -91,6 +91,7 @@ class SqlSessionStore:
         await self._db.ping()
 
     async def create(self, session: InterviewSession) -> None:
+        """Insert the session row and its question rows in one transaction."""
         async with self._db.begin() as connection:
             await connection.execute(
                 insert(sessions).values(
@@ -128,6 +129,8 @@ class SqlSessionStore:
             )
 
     async def get(self, session_id: str) -> InterviewSession | None:
+        """One SELECT of the session row; its questions are read only when its version differs from the copy
+        last read (see the class docstring)."""
         async with self._db.connect() as connection:
             row = (
                 (await connection.execute(select(sessions).where(sessions.c.id == session_id)))
@@ -169,6 +172,8 @@ class SqlSessionStore:
         return session
 
     async def save(self, session: InterviewSession) -> InterviewSession:
+        """Update the session row where its version is still `session.version` (compare-and-set), then its
+        questions, in one transaction; ConcurrentUpdate when another write came first."""
         async with self._db.begin() as connection:
             result = await connection.execute(
                 update(sessions)
@@ -202,6 +207,8 @@ class SqlSessionStore:
         return replace(session, version=session.version + 1)
 
     async def expire_inactive(self, inactive_since: datetime, forget_before: datetime) -> int:
+        """In one transaction: mark idle live sessions expired and delete their questions, then delete
+        tombstones idle since `forget_before`."""
         idle = sessions.c.updated_at < inactive_since.timestamp()
         live = sessions.c.state != SessionState.EXPIRED.value
         expired = sessions.c.state == SessionState.EXPIRED.value
