@@ -149,9 +149,11 @@ class EdgeTtsSimulator(LoopbackServer[RecordedRequest]):
 
     @property
     def fault(self) -> EdgeFault:
+        """The fault synthesis requests get now (EdgeFault.NONE when it behaves)."""
         return self._fault
 
     def synthesis_requests(self) -> list[RecordedRequest]:
+        """The synthesis requests received so far, oldest first (voice lists left out)."""
         return [r for r in self._requests if r.kind == "synthesis"]
 
     async def set_fault(self, fault: EdgeFault | str, *, delay_s: float | None = None) -> None:

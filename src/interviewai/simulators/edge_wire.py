@@ -31,15 +31,20 @@ class SentBoundary:
 
     @property
     def start_s(self) -> float:
+        """Where the word starts, in seconds from the start of the audio."""
         return self.offset_ticks / TICKS_PER_SECOND
 
     @property
     def end_s(self) -> float:
+        """Where the word ends, in seconds from the start of the audio."""
         return (self.offset_ticks + self.duration_ticks) / TICKS_PER_SECOND
 
 
 @dataclasses.dataclass
 class Turn:
+    """One synthesis turn of an Edge WebSocket: the connection, the client's request id and the audio stream
+    id."""
+
     connection: ServerConnection
     request_id: str
     stream_id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex.upper())
@@ -56,6 +61,8 @@ def forbidden(connection: ServerConnection) -> Response:
 
 
 def sent_boundaries(words: Sequence[WordTiming]) -> list[SentBoundary]:
+    """The WordBoundary messages for `words`, in Edge's 100-ns ticks, punctuation-only words dropped and
+    punctuation stripped."""
     boundaries = []
     for word in words:
         text = word.word.strip(_PUNCTUATION)
@@ -68,6 +75,7 @@ def sent_boundaries(words: Sequence[WordTiming]) -> list[SentBoundary]:
 
 
 def parse_text_message(message: str) -> tuple[dict[str, str], str]:
+    """The headers and body of a text frame ("Key:value" lines, a blank line, then the body)."""
     head, _, body = message.partition("\r\n\r\n")
     headers = {}
     for line in head.split("\r\n"):
@@ -77,6 +85,7 @@ def parse_text_message(message: str) -> tuple[dict[str, str], str]:
 
 
 async def send_text(turn: Turn, path: str, body: dict[str, Any]) -> None:
+    """Send a JSON text frame to `path` of the turn (turn.start, turn.end, audio.metadata)."""
     await turn.connection.send(
         f"X-RequestId:{turn.request_id}\r\n"
         "Content-Type:application/json; charset=utf-8\r\n"
@@ -86,6 +95,7 @@ async def send_text(turn: Turn, path: str, body: dict[str, Any]) -> None:
 
 
 async def send_metadata(turn: Turn, boundary: SentBoundary) -> None:
+    """Send one WordBoundary as an audio.metadata frame, its text XML-escaped as Edge does."""
     text = escape(boundary.text)
     await send_text(
         turn,
@@ -106,6 +116,8 @@ async def send_metadata(turn: Turn, boundary: SentBoundary) -> None:
 
 
 async def send_audio(turn: Turn, data: bytes) -> None:
+    """Send a binary audio frame (the two-byte header length, the headers, then MP3 bytes); empty data marks
+    the end."""
     content_type = "Content-Type:audio/mpeg\r\n" if data else ""
     header = (
         f"X-RequestId:{turn.request_id}\r\n{content_type}X-StreamId:{turn.stream_id}\r\nPath:audio\r\n"

@@ -71,9 +71,12 @@ class LocalLlmServer:
 
     @property
     def log_path(self) -> Path:
+        """The file the server's output goes to (read when it fails to start)."""
         return Path(self._log.name)
 
     def start(self) -> None:
+        """Start the server on a free port and wait until /health answers; RuntimeError (with the log's tail)
+        when it exits or is not healthy in time."""
         self.port = _free_port()
         command = [sys.executable, "-m", "interviewai.simulators.local_llm", "--port", str(self.port)]
         command += ["--threads", str(self._threads), "--context", str(self._context)]
@@ -97,6 +100,7 @@ class LocalLlmServer:
         )
 
     def stop(self) -> None:
+        """Terminate the server, killing it if it has not exited within 10 s; safe to call twice."""
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.terminate()
@@ -154,6 +158,8 @@ def serve(port: int, *, api_key: str, threads: int, context: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Serve the packaged model on `--port` until interrupted; the API key comes from LOCAL_LLM_API_KEY, never
+    the command line."""
     parser = argparse.ArgumentParser(prog="python -m interviewai.simulators.local_llm", description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=1)

@@ -77,14 +77,17 @@ class LoopbackServer(abc.ABC, Generic[R]):
 
     @property
     def host(self) -> str:
+        """The address the server listens on."""
         return self._host
 
     @property
     def port(self) -> int:
+        """The port listened on (the one chosen once started, when 0 was asked for)."""
         return self._port
 
     @property
     def listening(self) -> bool:
+        """True while the server accepts connections (not under a refuse fault, not stopped)."""
         return self._close is not None
 
     @property
@@ -93,6 +96,7 @@ class LoopbackServer(abc.ABC, Generic[R]):
         return list(self._requests)
 
     def clear_requests(self) -> None:
+        """Forget the requests received so far."""
         self._requests.clear()
 
     async def start(self) -> None:
@@ -155,6 +159,7 @@ class FaultSwitch(Generic[F]):
         self.times: int | None = None
 
     def set(self, fault: F, times: int | None = None) -> None:
+        """Make `fault` the current one for the next `times` uses (None: until changed)."""
         self.current = fault
         self.times = times if fault is not self._none else None
 

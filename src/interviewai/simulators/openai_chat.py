@@ -86,6 +86,7 @@ class RecordedRequest:
 
     @property
     def messages(self) -> list[dict[str, Any]]:
+        """The request's chat messages as sent ([] when the body had none)."""
         return list(self.body.get("messages", [])) if isinstance(self.body, dict) else []
 
     @property
@@ -142,9 +143,11 @@ class OpenAiChatSimulator(LoopbackServer[RecordedRequest]):
 
     @property
     def fault(self) -> LlmFault:
+        """The fault chat requests get now (LlmFault.NONE when it behaves)."""
         return self._faults.current
 
     def completion_requests(self) -> list[RecordedRequest]:
+        """The chat-completion requests received so far, oldest first."""
         return [r for r in self._requests if r.path == "/v1/chat/completions"]
 
     def set_fault(self, fault: LlmFault | str, *, times: int | None = None) -> None:

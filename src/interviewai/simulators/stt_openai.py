@@ -46,6 +46,8 @@ MAX_FILE_BYTES = 25 * 1024 * 1024
 
 
 class SttFault(enum.Enum):
+    """How the server misbehaves: see the module docstring for each fault."""
+
     NONE = "none"
     REFUSE = "refuse"
     SERVER_ERROR = "server-error"
@@ -96,6 +98,7 @@ class OpenAiSttSimulator(LoopbackServer[RecordedTranscription]):
 
     @property
     def api_key(self) -> str:
+        """The key clients must send as a bearer token."""
         return self._api_key
 
     async def set_fault(self, fault: SttFault | str, *, delay_s: float | None = None) -> None:
@@ -206,6 +209,7 @@ async def run(*, port: int, host: str, fault: str, delay_s: float, api_key: str,
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `stt-sim` command's options: listen address, API key, fault, delay and model directory."""
     add_listen_arguments(parser, 8767)
     parser.add_argument("--api-key", default="sk-sim", help="the key clients must send (default sk-sim)")
     parser.add_argument("--fault", choices=[f.value for f in SttFault], default="none", help="misbehave")
@@ -214,6 +218,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    """Run the simulator from parsed options until interrupted; exit status 0."""
     from interviewai.settings import load_settings
 
     model_dir = args.model_dir or load_settings().resolved_model_dir

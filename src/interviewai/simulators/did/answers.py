@@ -19,6 +19,7 @@ def is_api(path: str) -> bool:
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
+    """A compact JSON answer (UTF-8, application/json) with `status` and any extra headers."""
     return web.Response(
         status=status,
         text=json.dumps(body, separators=(",", ":")),

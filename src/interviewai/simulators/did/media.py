@@ -85,6 +85,8 @@ def decode_image(data: bytes) -> npt.NDArray[np.uint8]:
 
 
 def encode_png(image: npt.NDArray[np.uint8], max_size: int | None = None) -> bytes:
+    """`image` (height x width x 3 RGB) as PNG bytes, scaled down to fit `max_size` pixels when given; needs
+    PyAV."""
     import av
 
     width, height = _fit(image.shape[1], image.shape[0], max_size)

@@ -32,6 +32,7 @@ class StoredObject:
 
     @property
     def etag(self) -> str:
+        """S3's ETag of the object: the quoted MD5 hex digest of its bytes."""
         return '"' + hashlib.md5(self.data, usedforsecurity=False).hexdigest() + '"'
 
 
@@ -43,12 +44,15 @@ class ObjectStore:
         self._objects: dict[tuple[str, str], StoredObject] = {}
 
     def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
+        """Store (or replace) an object."""
         self._objects[(bucket, key)] = StoredObject(data, content_type)
 
     def get(self, bucket: str, key: str) -> StoredObject | None:
+        """The object, None when there is none."""
         return self._objects.get((bucket, key))
 
     def delete(self, bucket: str, key: str) -> None:
+        """Remove an object; a missing one is not an error."""
         self._objects.pop((bucket, key), None)
 
     def signed_url(self, base_url: str, bucket: str, key: str, expires: float) -> str:

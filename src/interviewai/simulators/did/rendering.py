@@ -174,6 +174,7 @@ class ClipRendering:
             await asyncio.sleep(delay)
 
     async def presenter_image(self) -> npt.NDArray[np.uint8]:
+        """The presenter's picture as an RGB array, decoded once (in a thread) and shared by every clip."""
         if self._image is None:
             self._image = await asyncio.to_thread(decode_image, self._image_png)
         return self._image

@@ -111,10 +111,12 @@ class DidSimulator(LoopbackServer[RecordedRequest]):
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Listen (see the loopback base); RuntimeError with an install hint when PyAV is missing."""
         require_pyav()
         await super().start()
 
     async def stop(self) -> None:
+        """Wake clips that wait, end the render tasks, then stop listening."""
         self._stopping.set()  # wakes stuck clips, so the render tasks end
         await self._tasks.aclose()
         await super().stop()
@@ -148,6 +150,7 @@ class DidSimulator(LoopbackServer[RecordedRequest]):
 
     @property
     def fault(self) -> DidFault:
+        """The fault requests get now (DidFault.NONE when it behaves)."""
         return self._faults.current
 
     def api_requests(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
@@ -167,16 +170,21 @@ class DidSimulator(LoopbackServer[RecordedRequest]):
 
     @property
     def credits_remaining(self) -> float:
+        """Credits left now (a clip is charged when created, refunded when it fails)."""
         return self._credits.remaining
 
     @property
     def credits_total(self) -> float:
+        """The account's credit allowance, as GET /credits reports it."""
         return self._credits.total
 
     def set_credits(self, remaining: float, total: float | None = None) -> None:
+        """Set the credits (and the allowance when `total` is given), as if the account had changed."""
         self._credits.set(remaining, total)
 
     def set_latency(self, *, queue_delay_s: float | None = None, render_factor: float | None = None) -> None:
+        """Change when clips start (`queue_delay_s` after creation) and how long they render (`render_factor`
+        x the audio's length); None keeps a value."""
         if queue_delay_s is not None:
             self._latency.queue_delay_s = queue_delay_s
         if render_factor is not None:
@@ -192,6 +200,8 @@ class DidSimulator(LoopbackServer[RecordedRequest]):
             self._retry_after_s = retry_after_s
 
     def clip_status(self, clip_id: str) -> str | None:
+        """The clip's status now ("created", "started", "done", "error", "rejected"), None for an unknown
+        id."""
         clip = self._clips.get(clip_id)
         return clip.status if clip is not None else None
 

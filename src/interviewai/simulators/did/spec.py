@@ -133,6 +133,8 @@ BUNDLED_AVATAR_MOUTH = Mouth(center_x=256, center_y=299, half_width=30, max_half
 
 @dataclasses.dataclass(frozen=True)
 class SimulatedPresenter:
+    """A presenter of the simulated catalog, with D-ID's id, name, gender and driver."""
+
     presenter_id: str
     name: str
     gender: str
@@ -140,6 +142,7 @@ class SimulatedPresenter:
 
     @property
     def short_id(self) -> str:
+        """The part of the presenter id after "@", as D-ID's URLs use it."""
         return self.presenter_id.rsplit("@", 1)[-1]
 
 

@@ -42,16 +42,19 @@ class Credits:
     modified_at: float = dataclasses.field(default_factory=time.time)
 
     def set(self, remaining: float, total: float | None = None) -> None:
+        """Set the credits (and the allowance when `total` is given)."""
         self.remaining = remaining
         if total is not None:
             self.total = total
         self.modified_at = time.time()
 
     def charge(self, cost: float, at: float) -> None:
+        """Take a clip's cost at epoch second `at` (its creation)."""
         self.remaining -= cost
         self.modified_at = at
 
     def refund(self, cost: float) -> None:
+        """Give a failed clip's cost back (D-ID does not bill errors)."""
         self.remaining += cost  # "you are not billed for errors; credits are returned"
         self.modified_at = time.time()
 
@@ -83,6 +86,7 @@ class Clip:
 
     @property
     def terminal(self) -> bool:
+        """True once the clip is done, in error or rejected."""
         return self.status in ("done", "error", "rejected")
 
 

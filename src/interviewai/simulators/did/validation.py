@@ -176,10 +176,12 @@ def _flag(value: Any, name: str) -> bool:
 
 
 def random_id(length: int = 21) -> str:
+    """A random id of `length` characters from D-ID's alphabet (letters, digits, "_" and "-")."""
     return "".join(secrets.choice(ID_ALPHABET) for _ in range(length))
 
 
 def safe_stem(filename: str | None) -> str:
+    """The upload's file name stem kept to at most 46 safe characters (letters, digits, "._-"), or "audio"."""
     stem = Path(filename or "").stem
     cleaned = re.sub(r"[^A-Za-z0-9._-]", "", stem)[:46]
     return cleaned or "audio"

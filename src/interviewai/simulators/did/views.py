@@ -110,4 +110,5 @@ def iso(epoch_s: float) -> str:
 
 
 def plain_number(value: float) -> float | int:
+    """`value` as an int when it is whole (D-ID writes 12, not 12.0), else unchanged."""
     return int(value) if float(value).is_integer() else value
