@@ -58,20 +58,24 @@ class RunningApp:
 
     @property
     def container(self) -> Container:
+        """The app's container (its services and stores), for tests that look behind the API."""
         container: Container = self.app.state.container
         return container
 
     async def start(self) -> str:
+        """Start an interview with the default options; its session id."""
         session_id: str = (await self.client.post("/api/v1/interview/start")).json()["session_id"]
         return session_id
 
     async def question(self, session_id: str, **params: Any) -> dict[str, Any]:
+        """GET the current question (asserting 200); its JSON."""
         response = await self.client.get(f"/api/v1/interview/{session_id}/question", params=params)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
 
     async def answer(self, session_id: str, question_id: int, **params: Any) -> dict[str, Any]:
+        """Answer `question_id` with a fixed text (asserting 200); the answer's JSON."""
         response = await self.client.post(
             f"/api/v1/interview/{session_id}/answer",
             json={"question_id": question_id, "answer_text": "An answer."},
@@ -84,6 +88,7 @@ class RunningApp:
 
 @pytest.fixture
 async def running(make_settings: SettingsFactory) -> AsyncIterator[RunningApp]:
+    """The app from `make_settings()` with its lifespan entered, and a client on the ASGI transport."""
     app = create_app(make_settings())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -93,4 +98,5 @@ async def running(make_settings: SettingsFactory) -> AsyncIterator[RunningApp]:
 
 @pytest.fixture
 def client(running: RunningApp) -> httpx.AsyncClient:
+    """The running app's client (base URL http://testserver)."""
     return running.client

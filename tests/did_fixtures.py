@@ -48,6 +48,8 @@ async def did_sim() -> AsyncIterator[DidSimulator]:
 
 
 def renderer_for(sim: DidSimulator, **overrides: Any) -> DidClipRenderer:
+    """A DidClipRenderer pointed at the simulator with fast polling and short timeouts; `overrides` replace
+    any option."""
     options: dict[str, Any] = {
         "api_url": sim.url,
         "api_key": sim.api_key,
@@ -62,6 +64,7 @@ def renderer_for(sim: DidSimulator, **overrides: Any) -> DidClipRenderer:
 
 @pytest.fixture
 async def renderer(did_sim: DidSimulator) -> AsyncIterator[DidClipRenderer]:
+    """A renderer on the `did_sim` simulator, closed after the test."""
     client = renderer_for(did_sim)
     yield client
     await client.aclose()
@@ -81,6 +84,9 @@ def tone_mp3(seconds: float = 1.5, sample_rate: int = 22050) -> bytes:
 
 @dataclass(frozen=True)
 class MediaInfo:
+    """What PyAV found in a media file (see probe): container, duration, codecs, frame size and video frame
+    count."""
+
     format_name: str
     duration_s: float
     video_codecs: tuple[str, ...]
@@ -111,6 +117,7 @@ def probe(data: bytes) -> MediaInfo:
 def rms_envelope(
     samples: npt.NDArray[np.float32], sample_rate: int, window_s: float = 0.02
 ) -> npt.NDArray[np.float64]:
+    """RMS level of `samples` per window of `window_s` seconds (a partial last window is dropped)."""
     size = max(1, int(sample_rate * window_s))
     count = len(samples) // size
     frames = samples[: count * size].astype(np.float64).reshape(count, size)
@@ -134,5 +141,6 @@ def envelope_correlation(first: bytes, second: bytes, max_lag_s: float = 0.1) ->
 
 
 def audio_duration_s(data: bytes) -> float:
+    """Duration in seconds of an audio (or video's audio) file, decoded with PyAV."""
     samples, rate = decode_audio(data)
     return len(samples) / rate

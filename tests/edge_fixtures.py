@@ -30,6 +30,7 @@ def piper(model_dir: Path) -> Iterator[PiperSynthesizer]:
 
 @pytest.fixture
 async def simulator(piper: PiperSynthesizer) -> AsyncIterator[EdgeTtsSimulator]:
+    """The Edge simulator speaking with piper, its fault delay 30 s; stopped after the test."""
     async with EdgeTtsSimulator(piper, delay_s=30.0) as sim:
         yield sim
 
@@ -37,6 +38,8 @@ async def simulator(piper: PiperSynthesizer) -> AsyncIterator[EdgeTtsSimulator]:
 def edge_for(
     sim: EdgeTtsSimulator, piper: PiperSynthesizer, *, timeout_s: float = 10.0, clock: FakeClock | None = None
 ) -> EdgeSynthesizer:
+    """An EdgeSynthesizer against the simulator, its visemes from piper's phonemes; `clock` replaces the
+    monotonic clock."""
     return EdgeSynthesizer(
         phonemize_word=word_phonemizer(piper),
         endpoint_url=sim.url,
@@ -52,9 +55,11 @@ class FakeClock:
         self.now = start
 
     def __call__(self) -> float:
+        """The clock's reading in seconds."""
         return self.now
 
     def advance(self, seconds: float) -> None:
+        """Move the clock `seconds` forward."""
         self.now += seconds
 
 
@@ -68,17 +73,22 @@ class FailingSynthesizer:
 
     @property
     def engine(self) -> str:
+        """The engine name this fake was given."""
         return self._engine
 
     @property
     def engine_version(self) -> str:
+        """Always "0"."""
         return "0"
 
     async def synthesize(self, text: str, settings: VoiceSettings) -> SpokenAudio:
+        """Always raises ProviderError of the configured category (retryable), counting the call in
+        `calls`."""
         self.calls += 1
         raise ProviderError(self._engine, self._category, "always fails", retryable=True)
 
     async def list_voices(self) -> list[VoiceInfo]:
+        """No voices."""
         return []
 
 

@@ -24,9 +24,11 @@ class FaultProxy:
 
     @property
     def port(self) -> int:
+        """The loopback port the proxy listens on (0 before it starts)."""
         return self._port
 
     def url(self, database: int = 0) -> str:
+        """A Redis URL through the proxy, for database `database`."""
         return f"redis://127.0.0.1:{self._port}/{database}"
 
     async def __aenter__(self) -> FaultProxy:
@@ -41,6 +43,8 @@ class FaultProxy:
         await asyncio.gather(*self._pipes, return_exceptions=True)
 
     async def set_fault(self, fault: Fault) -> None:
+        """Switch the proxy's behaviour at once: "stall" holds traffic, "down" stops listening and drops
+        connections, "none" forwards again."""
         if fault == "stall":
             self._flowing = False
         elif fault == "down":

@@ -34,19 +34,25 @@ class QuietServer(uvicorn.Server):
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
+        """Install no signal handlers: pytest owns them."""
         yield
 
 
 @dataclass
 class Live:
+    """A running app under uvicorn: its HTTP and WebSocket base URLs and its container."""
+
     http: str
     ws: str
     container: Container
 
     def url(self, query: str = "") -> str:
+        """The WebSocket interview URL, with `query` when given."""
         return self.ws + PATH + (f"?{query}" if query else "")
 
     def socket_tasks(self) -> list[str]:
+        """Names of the app's WebSocket tasks still registered (`ws:` prefix), to see that sockets leave
+        nothing behind."""
         return [name for name in self.container.tasks.names if name.startswith("ws:")]
 
 
@@ -87,6 +93,7 @@ async def serve_app(settings: Settings, **app_options: Any) -> AsyncIterator[Liv
 
 
 def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (another process may still take it before it is used)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]

@@ -34,6 +34,8 @@ class MotoServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        """Start moto_server and wait (up to 20 s) until it answers; RuntimeError when it exits or does
+        not."""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
@@ -54,6 +56,7 @@ class MotoServer:
                 time.sleep(0.05)
 
     def stop(self) -> None:
+        """Kill the server and wait for it to exit."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
@@ -75,6 +78,7 @@ def offline_aws_environment() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def moto_server(offline_aws_environment: None) -> Iterator[MotoServer]:
+    """One moto_server per test module, in the offline AWS environment."""
     server = MotoServer()
     server.start()
     yield server

@@ -54,4 +54,5 @@ def npm_tools() -> Path:
 
 
 def npm_bin(name: str) -> str:
+    """The path of an executable installed by the test npm tools (node_modules/.bin/`name`)."""
     return str(npm_tools() / "node_modules" / ".bin" / name)

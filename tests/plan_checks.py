@@ -18,6 +18,8 @@ from interviewai.services.plan_builder import DUPLICATE_COSINE
 
 
 async def assert_plan_rules(plan: Plan, embedder: Embedder, count: int) -> None:
+    """Assert the rules every plan keeps: `count` questions, introduction only first and closing only last, a
+    mix of types, unique ids, a reason each, no near-duplicates."""
     types = [p.question.type for p in plan.questions]
     assert len(types) == count, types
     assert types[0] is QuestionType.INTRODUCTION and types[-1] is QuestionType.CLOSING, types
@@ -43,6 +45,7 @@ def on_target_share(plan: Plan, role: str, skills: set[str]) -> float:
 
 
 def skills_covered(plan: Plan, skills: set[str]) -> set[str]:
+    """The skills of `skills` that some question of the plan covers."""
     return {s for p in plan.questions for s in p.question.skills} & skills
 
 

@@ -34,6 +34,7 @@ def speak_pcm(piper: PiperSynthesizer, text: str, *, pause_s: float = 0.0) -> by
 
 
 def decode_to_pcm(data: bytes) -> bytes:
+    """Decode any audio file to 16-bit mono PCM at the recognisers' rate, with PyAV."""
     resampler = AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
     parts: list[np.ndarray[Any, Any]] = []
     with av.open(io.BytesIO(data), mode="r") as source:

@@ -27,6 +27,7 @@ def whisper(model_dir: Path) -> Iterator[WhisperRecognizer]:
 
 @pytest.fixture(scope="session")
 def answer_voice(model_dir: Path) -> Iterator[PiperSynthesizer]:
+    """The packaged piper voice, loaded once per test session, that speaks the candidates' answers."""
     voice = PiperSynthesizer.load(model_dir, parallelism=1)
     yield voice
     voice.close()
@@ -55,13 +56,16 @@ class CountingRecognizer:
 
     @property
     def engine(self) -> str:
+        """The wrapped recogniser's engine."""
         return self.inner.engine
 
     @property
     def model(self) -> str:
+        """The wrapped recogniser's model."""
         return self.inner.model
 
     async def transcribe(self, audio: PcmAudio, prompt: str = "") -> Transcript:
+        """Record the call's audio length and time, then recognise with the wrapped recogniser."""
         self.calls.append(audio.duration_s)
         self.called_at.append(time.monotonic())
         return await self.inner.transcribe(audio, prompt)
@@ -76,12 +80,15 @@ class BrokenRecognizer:
 
     @property
     def engine(self) -> str:
+        """The engine name this fake was given."""
         return self._engine
 
     @property
     def model(self) -> str:
+        """Always "down"."""
         return "down"
 
     async def transcribe(self, audio: PcmAudio, prompt: str = "") -> Transcript:
+        """Always raises ProviderError (connectivity, retryable), counting the call in `calls`."""
         self.calls += 1
         raise ProviderError(self._engine, ProviderCategory.CONNECTIVITY, "connection refused", retryable=True)
