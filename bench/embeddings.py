@@ -26,6 +26,7 @@ ANSWER = (
 
 
 async def measure(embedder: MiniLmEmbedder, count: int, rounds: int) -> list[float]:
+    """Wall times in ms of `rounds` embeds of `count` answer-length texts, after one warm-up embed."""
     texts = [f"{ANSWER} ({i})" for i in range(count)]
     await embedder.embed(texts)  # warm-up
     times = []
@@ -37,10 +38,12 @@ async def measure(embedder: MiniLmEmbedder, count: int, rounds: int) -> list[flo
 
 
 def p90(values: list[float]) -> float:
+    """The 90th percentile of `values` (statistics' exclusive method)."""
     return statistics.quantiles(values, n=10)[-1]
 
 
 async def main() -> None:
+    """Parse the options, load the embedder and print the load time, RSS and the 1-text and 16-text rows."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -50,6 +50,7 @@ class EspeakVoice:
         return 0  # go on
 
     def speak(self, text: str) -> bytes:
+        """16-bit mono PCM of `text` at the voice's sample rate (espeak's callback collects the chunks)."""
         self._chunks = []
         data = text.encode() + b"\0"
         self._lib.espeak_Synth(data, len(data), 0, 0, 0, CHARS_UTF8, None, None)
@@ -57,6 +58,7 @@ class EspeakVoice:
         return b"".join(self._chunks)
 
     def save(self, text: str, path: Path) -> None:
+        """Speak `text` into a WAV file at `path`."""
         with wave.open(str(path), "wb") as out:
             out.setnchannels(1)
             out.setsampwidth(2)
@@ -65,6 +67,7 @@ class EspeakVoice:
 
 
 def main() -> None:
+    """Read [[text, path], ...] as JSON from stdin and write each text's WAV file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--voice", default="en-us", help="an espeak-ng voice, e.g. en-us or en-us+f3")
     parser.add_argument("--rate", type=int, default=160, help="words per minute")

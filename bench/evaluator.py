@@ -50,6 +50,8 @@ RANK = {"strong": 3, "adequate": 2, "weak": 1, "off_topic": 0}
 
 @dataclass
 class Scored:
+    """One labelled answer as an evaluator judged it, with the wall time of its evaluation in ms."""
+
     question_id: int
     label: str
     kind: str
@@ -61,6 +63,7 @@ class Scored:
 
 
 def load_answers(path: Path = DATA) -> list[dict[str, Any]]:
+    """The labelled answers of the data file, as written (question_id, label, kind, answer)."""
     document = yaml.safe_load(path.read_text("utf-8"))
     answers: list[dict[str, Any]] = document["answers"]
     return answers
@@ -75,6 +78,7 @@ class RecordingChat:
 
     @property
     def model_name(self) -> str:
+        """The wrapped model's name."""
         return self._chat.model_name
 
     async def complete_json(
@@ -87,6 +91,7 @@ class RecordingChat:
         timeout_s: float | None = None,
         temperature: float = 0.0,
     ) -> JsonReply:
+        """Ask the wrapped model and keep its reply in `last` before passing it on."""
         reply = await self._chat.complete_json(
             messages, schema, schema_name=schema_name, max_tokens=max_tokens, timeout_s=timeout_s,
             temperature=temperature,
@@ -95,6 +100,7 @@ class RecordingChat:
         return reply
 
     def take(self) -> Mapping[str, Any] | None:
+        """The reply recorded since the last call (None when there was none), and forget it."""
         last, self.last = self.last, None
         return last
 
@@ -141,6 +147,8 @@ async def run(
     warm_all: bool = True,
     recorder: RecordingChat | None = None,
 ) -> list[Scored]:
+    """Judge every answer (each question's rubric from the packaged bank), timing each; with a `recorder`,
+    keep each reply as the model sent it."""
     bank = load_question_bank(None)
     jobs = []
     for record in answers:
@@ -176,6 +184,8 @@ async def run(
 
 
 def metrics(scored: list[Scored]) -> dict[str, Any]:
+    """The figures of docs/benchmarks.md for a scored set: pairwise ranking accuracy, adversarial below
+    adequate, verbatim evidence and the time per answer."""
     by_question: dict[int, list[Scored]] = defaultdict(list)
     for item in scored:
         by_question[item.question_id].append(item)
@@ -226,6 +236,8 @@ def metrics(scored: list[Scored]) -> dict[str, Any]:
 
 @contextlib.asynccontextmanager
 async def rubric_engine(threads: int) -> AsyncIterator[RubricEvaluator]:
+    """The rubric evaluator on the packaged MiniLM with `threads` embedding threads; the model is closed on
+    exit."""
     embedder = MiniLmEmbedder.load(threads=threads, timeout_s=30.0)
     try:
         bank = load_question_bank(None)
@@ -235,6 +247,7 @@ async def rubric_engine(threads: int) -> AsyncIterator[RubricEvaluator]:
 
 
 def report(name: str, figures: dict[str, Any], details: bool, scored: list[Scored]) -> None:
+    """Print the figures of one engine; with `details`, every answer's score and the wrongly ranked pairs."""
     print(f"engine: {name}")
     print(f"  answers: {figures['answers']}, pairs: {figures['pairs']}, quotes: {figures['quotes']}")
     print(f"  pairwise ranking accuracy: {figures['pairwise_accuracy']:.3f}")
@@ -274,6 +287,8 @@ def report(name: str, figures: dict[str, Any], details: bool, scored: list[Score
 
 
 async def main() -> int:
+    """Parse the options, run the chosen engine over the labelled answers and print its figures; exit status 2
+    when --engine llm has no model to ask."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

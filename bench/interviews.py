@@ -43,6 +43,7 @@ SIM_KEY = "YmVuY2hAaW50ZXJ2aWV3YWkuaW52YWxpZA:bench-secret"
 
 
 def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (the child process that gets it binds it later)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -53,6 +54,8 @@ def free_port() -> int:
 def process(
     args: list[str], env: dict[str, str], health_url: str | None, log: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `args` as a child process logging to `log`, and wait (up to 90 s) until `health_url` answers below
+    500 (None: alive for 2 s); SIGINT on exit, then kill after 30 s."""
     with log.open("wb") as out:
         child = subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
@@ -83,6 +86,9 @@ def process(
 
 @dataclass
 class ModeResult:
+    """The figures of one mode: each question's wait in seconds, how many came with video, errors, wall time
+    and the server's syntheses and clips."""
+
     mode: str
     waits: list[float] = field(default_factory=list)
     with_video: int = 0
@@ -92,11 +98,14 @@ class ModeResult:
     clips_created: int = 0
 
     def pct(self, q: float) -> float:
+        """The `q` quantile (0-1) of the waits, nearest rank; NaN when there are none."""
         ordered = sorted(self.waits)
         return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
 async def candidate(clients: list[httpx.AsyncClient], think_s: float, result: ModeResult) -> None:
+    """One candidate's whole interview: start, then think and answer each question, recording each question's
+    wait; a failed request counts as an error and ends it."""
     # Request by request the candidate alternates between the instances (one with a single instance).
     turn = iter(range(1_000_000))
 
@@ -129,6 +138,8 @@ async def candidate(clients: list[httpx.AsyncClient], think_s: float, result: Mo
 
 
 async def load(base_urls: list[str], candidates: int, think_s: float, result: ModeResult) -> None:
+    """Run `candidates` candidates at once against `base_urls` (each alternating between them) and record the
+    wall time."""
     timeout = httpx.Timeout(600, connect=10)
     limits = httpx.Limits(max_connections=candidates * 2)
     async with contextlib.AsyncExitStack() as stack:
@@ -168,6 +179,8 @@ def server_environment(args: argparse.Namespace, sim_port: int) -> dict[str, str
 
 
 def run_mode(mode: str, args: argparse.Namespace, model_dir: Path, work: Path) -> ModeResult:
+    """Start the D-ID simulator and one server for `mode` (seed: no cache, no look-ahead), run the load and
+    collect the server's counters."""
     sim_port, app_port = free_port(), free_port()
     data_dir = work / mode
     data_dir.mkdir()
@@ -252,6 +265,8 @@ def run_distributed(args: argparse.Namespace, model_dir: Path, work: Path) -> Mo
 
 
 def report(results: list[ModeResult], args: argparse.Namespace) -> None:
+    """Print one table row per mode: the waits' p50, p95 and max, the share with video, clips, syntheses,
+    errors and wall time."""
     print(
         f"\n{args.candidates} candidates x the bank, think {args.think_s:g} s, D-ID queue {args.did_latency_s:g} s"
         f" + {args.render_factor:g} x audio, D-ID parallelism {args.did_parallelism}"
@@ -273,6 +288,7 @@ def report(results: list[ModeResult], args: argparse.Namespace) -> None:
 
 
 def main() -> int:
+    """Parse the options, run each mode in a fresh work directory and print the table; exit status 0."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -49,28 +49,34 @@ def rss_mb() -> float:
 
 
 def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages, for the report's header."""
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def percentiles(times: list[float]) -> str:
+    """p50, p95 and max of `times` (ms) as one phrase."""
     ordered = sorted(times)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return f"p50 {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms, max {ordered[-1]:.1f} ms"
 
 
 def on_target(plan: Plan, role: str, skills: set[str]) -> float:
+    """The share of the plan's role-specific questions that are for `role` or test one of `skills` (1.0 when
+    it has none)."""
     specific = [p.question for p in plan.questions if not p.question.is_general]
     fitting = [q for q in specific if role in q.roles or set(q.skills) & skills]
     return len(fitting) / len(specific) if specific else 1.0
 
 
 async def duplicate_pairs(plan: Plan, embedder: MiniLmEmbedder) -> int:
+    """How many pairs of the plan's questions are near-duplicates (cosine >= DUPLICATE_COSINE)."""
     vectors = await embedder.embed([p.question.text for p in plan.questions])
     similarity = np.triu(vectors @ vectors.T, k=1)
     return int((similarity >= DUPLICATE_COSINE).sum())
 
 
 async def timed(plans: PlanService, request: PlanRequest, times: list[float]) -> Plan:
+    """Plan `request`, appending its wall time in ms to `times`."""
     begin = time.perf_counter()
     plan = await plans.plan(request)
     times.append((time.perf_counter() - begin) * 1000)
@@ -89,6 +95,8 @@ def grown(ad: dict[str, Any], ads: list[dict[str, Any]]) -> str:
 async def quality(
     plans: PlanService, embedder: MiniLmEmbedder, ads: list[dict[str, Any]], seeds: int
 ) -> None:
+    """Plan every labelled ad with each seed and print the quality rows (on target, skills covered,
+    duplicates, role read right, time)."""
     times: list[float] = []
     # (ad, on-target share min, skills covered min, duplicate pairs, role read right, ms p50/max);
     # the labelled numbers are None for an ad with no role.
@@ -152,6 +160,7 @@ async def quality(
 
 
 async def worst_case(plans: PlanService, ads: list[dict[str, Any]], seeds: int) -> None:
+    """Time and score plans of each labelled ad grown to the job-description limit, for `seeds` seeds each."""
     times: list[float] = []
     shares, covered, right = [], [], 0
     labelled = [ad for ad in ads if ad["role"] is not None]
@@ -170,6 +179,8 @@ async def worst_case(plans: PlanService, ads: list[dict[str, Any]], seeds: int) 
 
 
 async def main(seeds: int) -> None:
+    """Load the library and the embedder, then print the load figures, the quality table and the worst
+    case."""
     ads = yaml.safe_load(ADS.read_text())["ads"]
     library = load_packaged_bank("library.yaml")
     assert library is not None, "the package ships no library.yaml"

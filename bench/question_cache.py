@@ -36,11 +36,15 @@ REPO = Path(__file__).resolve().parents[1]
 
 @dataclass(frozen=True)
 class WrkResult:
+    """What wrk measured for one target: requests per second and the median latency in ms."""
+
     requests_per_s: float
     p50_ms: float
 
 
 def run_wrk(url: str, connections: int, duration_s: float) -> WrkResult:
+    """Run wrk against `url` (`connections` connections, up to two threads, `duration_s` seconds) and parse
+    its summary."""
     threads = max(1, min(2, connections))
     completed = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration_s:g}s", "--latency", url],
@@ -58,6 +62,8 @@ def run_wrk(url: str, connections: int, duration_s: float) -> WrkResult:
 
 
 def server_env(data_dir: Path, port: int) -> dict[str, str]:
+    """The environment of a server that serves questions offline: piper only, audio-only, fresh data directory
+    on `port`."""
     env = dict(os.environ)
     env.update(
         {
@@ -78,6 +84,8 @@ def server_env(data_dir: Path, port: int) -> dict[str, str]:
 
 
 def measure_round(work: Path, connections: int, duration_s: float) -> tuple[WrkResult, WrkResult, int]:
+    """One round: the server on a cached question, then the bare endpoint with its bytes; the two results and
+    the body size."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     body_file = work / "question.json"
@@ -127,6 +135,8 @@ def serve_bare(body_file: Path, port: int) -> None:
 
 
 def main() -> None:
+    """Parse the options; serve the bare endpoint (when run as its child) or run the rounds and print the
+    comparison."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

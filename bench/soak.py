@@ -53,6 +53,9 @@ FAULT_CYCLE: tuple[tuple[str, str], ...] = (
 
 @dataclass
 class Interval:
+    """The figures of one reporting interval: requests, errors, latencies, interviews, degraded questions,
+    server RSS and the faults on."""
+
     started_s: float
     requests: int = 0
     errors: int = 0
@@ -66,14 +69,19 @@ class Interval:
 
 @dataclass
 class Soak:
+    """Everything the soak measured: its intervals in order and the first error messages."""
+
     intervals: list[Interval] = field(default_factory=list)
     error_samples: list[str] = field(default_factory=list)
 
     @property
     def now(self) -> Interval:
+        """The interval being recorded now (the last)."""
         return self.intervals[-1]
 
     def record(self, started: float, ok: bool, detail: str = "") -> None:
+        """Record one request in the current interval: its latency from `started`, and an error (with a sample
+        of `detail`) when not ok."""
         interval = self.now
         interval.requests += 1
         interval.latencies.append(time.perf_counter() - started)
@@ -84,6 +92,8 @@ class Soak:
 
 
 async def request(client: httpx.AsyncClient, soak: Soak, method: str, path: str, **kw: Any) -> Any:
+    """Send one request and record it; its JSON when it answered 200, None otherwise (5xx and transport errors
+    count as errors)."""
     started = time.perf_counter()
     try:
         response = await client.request(method, path, **kw)
@@ -96,6 +106,7 @@ async def request(client: httpx.AsyncClient, soak: Soak, method: str, path: str,
 
 
 async def candidate(client: httpx.AsyncClient, soak: Soak, think_s: float, stop_at: float) -> None:
+    """Interview again and again until `stop_at` (monotonic), thinking `think_s` before each answer."""
     while time.monotonic() < stop_at:
         started = await request(client, soak, "POST", "/api/v1/interview/start")
         if started is None:
@@ -114,6 +125,8 @@ async def candidate(client: httpx.AsyncClient, soak: Soak, think_s: float, stop_
 
 
 async def inject_faults(edge: EdgeTtsSimulator, did_url: str, phase_s: float, soak: Soak) -> None:
+    """Cycle through FAULT_CYCLE, switching Edge's fault in process and D-ID's over HTTP every `phase_s`
+    seconds."""
     async with httpx.AsyncClient(base_url=did_url, timeout=10) as did:
         for provider, fault in itertools.cycle(FAULT_CYCLE):
             if provider == "edge":
@@ -128,6 +141,7 @@ async def inject_faults(edge: EdgeTtsSimulator, did_url: str, phase_s: float, so
 
 
 async def sample(server: psutil.Process, soak: Soak, interval_s: float, origin: float) -> None:
+    """Every `interval_s` seconds: note the server's RSS and start a new interval."""
     while True:
         await asyncio.sleep(interval_s)
         soak.now.rss_mb = server.memory_info().rss / 2**20
@@ -135,6 +149,8 @@ async def sample(server: psutil.Process, soak: Soak, interval_s: float, origin: 
 
 
 async def drive(args: argparse.Namespace, base: str, edge: EdgeTtsSimulator, did_url: str, pid: int) -> Soak:
+    """Run the candidates, the fault injector and the sampler against the server until the soak's time is
+    up."""
     soak = Soak([Interval(0.0)])
     server = psutil.Process(pid)
     origin = time.monotonic()
@@ -158,6 +174,8 @@ async def drive(args: argparse.Namespace, base: str, edge: EdgeTtsSimulator, did
 
 
 def report(soak: Soak, args: argparse.Namespace) -> int:
+    """Print the interval table and the RSS growth after the warm-up; exit status 1 when any request
+    failed."""
     print(
         f"\n{args.candidates} candidates, {args.minutes} min, think {args.think_s} s, faults every {args.phase_s} s"
     )
@@ -190,6 +208,7 @@ def report(soak: Soak, args: argparse.Namespace) -> int:
 
 
 async def with_edge(args: argparse.Namespace, model_dir: Path, work: Path) -> int:
+    """Run the soak with the Edge simulator speaking with piper in this process's loop."""
     piper = await PiperSynthesizer.open(model_dir)
     try:
         async with EdgeTtsSimulator(piper, port=free_port()) as edge:
@@ -207,6 +226,8 @@ def run_server(
     edge: EdgeTtsSimulator,
     loop: asyncio.AbstractEventLoop,
 ) -> int:
+    """Start the D-ID simulator and the server in the seed's media path, and drive the soak from this thread
+    on `loop`; the exit status."""
     sim_port, app_port = free_port(), free_port()
     base_env = {**os.environ, "MODEL_DIR": str(model_dir), "PYTHONUNBUFFERED": "1"}
     app_env = {
@@ -238,6 +259,7 @@ def run_server(
 
 
 def main() -> int:
+    """Parse the options and run the soak in a fresh work directory; the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--candidates", type=int, default=6)
     parser.add_argument("--minutes", type=float, default=4.0)

@@ -48,6 +48,7 @@ Clip = tuple[str, str, bytes]  # (clip id, text, 16 kHz PCM)
 
 
 def seconds(pcm: bytes) -> float:
+    """Length in seconds of 16-bit mono PCM at the recognisers' rate."""
     return len(pcm) / 2 / SAMPLE_RATE
 
 
@@ -69,6 +70,7 @@ def make_test_set(work: Path) -> list[Clip]:
 
 
 def accuracy(clips: list[Clip], model: str, work: Path) -> dict[str, Any]:
+    """WER and real-time factor of `model` on every clip, recognised one at a time in this process."""
     recognizer = WhisperRecognizer.load(model, model_dir=work / "models")
     rows: list[dict[str, Any]] = []
     rtfs: list[float] = []
@@ -163,6 +165,8 @@ def nearest(clips: list[Clip], target_s: float) -> Clip:
 
 
 def streaming(base: str, clips: list[Clip], runs: int) -> dict[str, Any]:
+    """Stream the clips nearest 30 s and 90 s over the WebSocket at real-time pace, `runs` times each: how
+    long the final transcript took after the last audio."""
     ws_url = base.replace("http", "ws") + "/api/v1/interview/session"
     results: dict[str, Any] = {}
     for target in (30, 90):
@@ -215,6 +219,7 @@ def spoken_interview(base: str, clips: list[Clip]) -> list[dict[str, Any]]:
 
 
 def server_rss_mb() -> int:
+    """RSS in MB of the `main.py` server started by this bench."""
     server = next(p for p in psutil.Process().children(recursive=True) if "main.py" in " ".join(p.cmdline()))
     return round(server.memory_info().rss / 2**20)
 
@@ -222,6 +227,8 @@ def server_rss_mb() -> int:
 def server_figures(
     clips: list[Clip], work: Path, runs: int, env: dict[str, str], *, http: bool = True
 ) -> dict[str, Any]:
+    """Start the server and measure what runs through it: RSS at start, a spoken interview over HTTP (unless
+    `http` is False), streaming, RSS after."""
     results: dict[str, Any] = {}
     with server_process(work / "data", work / "models", TTS_ENGINES="piper", **env) as base:
         time.sleep(5)  # let the start-up work (warm-up runs, the library's embedding) settle
@@ -238,6 +245,7 @@ def server_figures(
 
 
 def main() -> None:
+    """Parse the options, run the selected parts and print (and optionally write) the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="tiny.en", choices=["tiny.en", "base"])
     parser.add_argument("--skip-server", action="store_true")

@@ -69,6 +69,8 @@ async def _per_request_us(endpoint: str, requests: int, model_dir: Path) -> floa
 
 
 def main() -> None:
+    """Parse the options, start a sink for the exported spans and print what tracing costs per request, per
+    round."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)

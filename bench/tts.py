@@ -41,6 +41,8 @@ QUESTIONS = REPO / "src" / "interviewai" / "resources" / "questions.yaml"
 
 @dataclass(frozen=True)
 class Run:
+    """One synthesis: wall and speech seconds, the time to the first audio and the first sentence's length."""
+
     question_id: int
     wall_s: float
     speech_s: float
@@ -50,15 +52,18 @@ class Run:
 
     @property
     def rtf(self) -> float:
+        """Real-time factor: wall time over speech time (below 1 is faster than speaking)."""
         return self.wall_s / self.speech_s
 
 
 def load_questions() -> list[tuple[int, str]]:
+    """Ids and texts of the packaged bank's questions."""
     bank = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))
     return [(int(q["id"]), str(q["text"])) for q in bank["questions"]]
 
 
 def synthesize_once(synth: PiperSynthesizer, question_id: int, text: str) -> Run:
+    """Synthesize `text` once with piper, timing each sentence as it is made."""
     progress: list[SentenceProgress] = []
     started = time.perf_counter()
     synth.synthesize_sync(text, VoiceSettings(voice=JOE_VOICE), on_sentence=progress.append)
@@ -104,14 +109,17 @@ def run_benchmark(
 
 
 def p90(values: list[float]) -> float:
+    """The 90th percentile of `values` (numpy's linear interpolation)."""
     return float(np.percentile(values, 90))
 
 
 def median(values: list[float]) -> float:
+    """The median of `values`."""
     return float(np.median(values))
 
 
 def report_synthesis(runs: list[Run], total_wall_s: float, args: argparse.Namespace) -> None:
+    """Print one row per question (medians over the rounds) and the overall RTF and first-audio figures."""
     print(
         f"\npiper joe-medium: {len(runs)} syntheses ({args.rounds} rounds x {len(runs) // args.rounds} "
         f"questions), concurrency {args.concurrency}, intra_op_num_threads {args.intra_op_threads}, "
@@ -155,6 +163,7 @@ def prepare_model(model_dir: Path) -> None:
 
 
 def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (the server binds it later)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -177,6 +186,8 @@ def memory_mb(pid: int) -> tuple[float, float]:
 
 @contextlib.contextmanager
 def running_server(model_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`python main.py` on a free port in a temporary data directory, offline voice only; the process and its
+    base URL, stopped on exit."""
     main_py = REPO / "main.py"
     if not main_py.exists():
         raise SystemExit(f"--server: {main_py} does not exist yet")
@@ -215,6 +226,8 @@ def running_server(model_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], s
 def wait_healthy(
     process: subprocess.Popen[bytes], base: str, client: httpx.Client, timeout_s: float
 ) -> float:
+    """Seconds until the server's /health answers 200; RuntimeError when it exits first or takes over
+    `timeout_s`."""
     started = time.perf_counter()
     while time.perf_counter() - started < timeout_s:
         if process.poll() is not None:
@@ -250,6 +263,7 @@ def one_interview(base: str, client: httpx.Client) -> list[tuple[int, float, flo
 
 
 def report_server(model_dir: Path) -> None:
+    """Print the server's RSS at start and after one whole interview, and its question response times."""
     with running_server(model_dir) as (process, base), httpx.Client(timeout=120) as client:
         ready_s = wait_healthy(process, base, client, timeout_s=120)
         rss, hwm = memory_mb(process.pid)
@@ -266,6 +280,8 @@ def report_server(model_dir: Path) -> None:
 
 
 def main() -> int:
+    """Parse the options, run the syntheses and print their figures (with --server, the server's too); exit
+    status 0."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -45,11 +45,13 @@ OFFLINE = VoiceSettings(voice=JOE_VOICE)
 
 
 def load_questions(limit: int) -> list[str]:
+    """The first `limit` question texts of the packaged bank."""
     bank = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))
     return [str(q["text"]) for q in bank["questions"]][:limit]
 
 
 async def timed(samples: list[float], work: Awaitable[object]) -> None:
+    """Await `work`, appending its wall time in seconds to `samples`."""
     started = time.perf_counter()
     await work
     samples.append(time.perf_counter() - started)
@@ -64,6 +66,7 @@ async def _failing(work: Awaitable[object]) -> None:
 
 
 async def first_audio_s(edge: EdgeSynthesizer, text: str) -> float:
+    """Seconds from the request to Edge's first audio chunk for `text`."""
     started = time.perf_counter()
     first = None
     async for chunk in edge.communicate(text, JENNY).stream():
@@ -74,6 +77,8 @@ async def first_audio_s(edge: EdgeSynthesizer, text: str) -> float:
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, list[float]]:
+    """Run every row's requests (Edge alone, offline alone, each failover) and collect their times in
+    seconds."""
     questions = load_questions(args.questions)
     piper = await PiperSynthesizer.open(args.model_dir, parallelism=1)
     rows: dict[str, list[float]] = {
@@ -125,11 +130,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, list[float]]:
 
 
 def p90(values: list[float]) -> float:
+    """The 90th percentile of `values`, nearest rank."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
 
 
 def report(rows: dict[str, list[float]], edge_timeout: float) -> None:
+    """Print each row's count, median and p90, and for failovers the median added over offline alone."""
     baseline = rows["offline alone"]
     print(f"{'row':<38} {'n':>4} {'median ms':>10} {'p90 ms':>8} {'added ms':>9}")
     for name, values in rows.items():
@@ -142,6 +149,7 @@ def report(rows: dict[str, list[float]], edge_timeout: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse the options, run the rows against the simulator and print the table; exit status 0."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
