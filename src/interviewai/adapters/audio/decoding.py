@@ -429,7 +429,7 @@ class PyAvAudioDecoder:
         return cut_point(audio, min_chunk_s, max_chunk_s)
 
     def close(self) -> None:
-        """Stop both pools: waits for uploads being decoded, abandons live streams (their threads end with
-        their input)."""
+        """Stop both pools: queued uploads are cancelled and running ones waited for; live-stream threads are
+        not waited for."""
         self._uploads.shutdown(wait=True, cancel_futures=True)
         self._streams.shutdown(wait=False, cancel_futures=True)

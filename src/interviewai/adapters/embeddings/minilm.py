@@ -124,7 +124,7 @@ class MiniLmEmbedder:
 
     @property
     def threads(self) -> int:
-        """How many worker threads share out a batch (one ONNX session each)."""
+        """How many worker threads share out a batch (the ONNX session is shared; each run uses one core)."""
         return self._threads
 
     async def embed(self, texts: Sequence[str]) -> Vectors:
