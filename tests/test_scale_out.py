@@ -216,6 +216,8 @@ def test_two_instances_and_a_replaced_worker_finish_every_interview_with_one_cli
         "LOOKAHEAD": "true",
         # A dead worker's media claim goes stale this + 30 s after it was taken.
         "AVATAR_GENERATION_TIMEOUT_S": "5",
+        # The killed worker's job is redelivered once it has been silent this long (30 s by default).
+        "JOB_REDELIVER_AFTER_S": "3",
     }
     with _api_instances(tmp_path, model_dir, 2, **env) as bases:
         candidates = [Candidate(bases, first=index) for index in range(CANDIDATES)]
@@ -234,7 +236,7 @@ def test_two_instances_and_a_replaced_worker_finish_every_interview_with_one_cli
                 recorded, pending_clips, pending_speech = _media_rows(postgres_url)
                 return pending_clips >= 1 and pending_speech == 0 and recorded == created == did.clips_created
 
-            _eventually(clip_in_progress, 30, "a clip job in progress at D-ID")
+            _eventually(clip_in_progress, 90, "a clip job in progress at D-ID")
             first.send_signal(signal.SIGKILL)
             first.wait()
         assert did.clips_created <= 3
@@ -266,8 +268,11 @@ def test_two_instances_and_a_replaced_worker_finish_every_interview_with_one_cli
                     else:
                         after = candidate.answer(round_)
                         assert after["type"] == ("complete" if round_ == 3 else "question")
-        takeover_s = time.monotonic() - killed_at
-        assert "taking over job" in (tmp_path / "worker-2.log").read_text(), "the killed job was redelivered"
+            # The questions asked again queue fresh render jobs, which may finish the clip before the killed
+            # job comes back; either way the killed job is redelivered, and then finds its clip made.
+            worker_log = tmp_path / "worker-2.log"
+            _eventually(lambda: "taking over job" in worker_log.read_text(), 30, "the killed job redelivered")
+            takeover_s = time.monotonic() - killed_at
 
         for candidate in candidates:
             status = candidate.status()

@@ -370,6 +370,7 @@ async def build_container(
             TaskiqJobQueue.redis(
                 settings.broker_url,
                 queue_name=settings.broker_queue,
+                redeliver_after_s=settings.job_redeliver_after_s,
                 enqueue_timeout_s=settings.job_enqueue_timeout_s,
             )
             if settings.broker_url

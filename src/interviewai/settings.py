@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     job_enqueue_timeout_s: float = Field(
         5.0, gt=0, le=120, description="Deadline of queueing one job; a look-ahead that misses it is skipped"
     )
+    job_redeliver_after_s: float = Field(
+        30.0, ge=1, le=3600,
+        description="A job whose worker has been silent this long is run by another worker (live workers "
+        "keep their jobs fresh every third of it)",
+    )  # fmt: skip
 
     # Speech.
     tts_engines: str = "edge,piper"
