@@ -133,6 +133,9 @@ _INJECTION = re.compile(
 
 @dataclass(frozen=True)
 class Sentence:
+    """One sentence of an answer and its span; `lowered` is the text in lower case padded with a space each
+    side, so a cue phrase matches as whole words."""
+
     start: int
     end: int
     text: str
@@ -142,6 +145,9 @@ class Sentence:
 
 @dataclass(frozen=True)
 class AnswerText:
+    """An answer read once (`read_answer`): its sentences and words, and the rates the rubric engine judges it
+    by."""
+
     text: str
     sentences: tuple[Sentence, ...]
     words: tuple[str, ...]
@@ -149,10 +155,13 @@ class AnswerText:
 
     @property
     def word_count(self) -> int:
+        """Words as `words_of` counts them: a contraction is one word, punctuation is none."""
         return len(self.words)
 
     @property
     def function_word_ratio(self) -> float:
+        """Share of the words that hold sentences together, 0-1 (0 for no words): a list of keywords scores
+        near 0."""
         return sum(1 for w in self.words if w in FUNCTION_WORDS) / len(self.words) if self.words else 0.0
 
     def filler_rate(self) -> float:
@@ -179,6 +188,7 @@ class AnswerText:
         return sum(1 for w in alphabetic if w in vocabulary) / len(alphabetic)
 
     def distinct_ratio(self) -> float:
+        """Distinct words over all words, 0-1 (0 for no words): low when the answer repeats itself."""
         return len(set(self.words)) / len(self.words) if self.words else 0.0
 
     def injection_sentences(self) -> set[int]:
@@ -195,10 +205,13 @@ class AnswerText:
 
 
 def words_of(text: str) -> list[str]:
+    """The lower-case words of `text` in order, a contraction kept as one word with a straight apostrophe."""
     return [m.group(0).lower().replace("’", "'") for m in _WORD.finditer(text)]
 
 
 def read_answer(text: str) -> AnswerText:
+    """Splits `text` into sentences whose spans index `text` exactly (so evidence quotes are verbatim) and
+    into words; a run without a word is no sentence."""
     sentences: list[Sentence] = []
     for match in _SENTENCE.finditer(text):
         raw = match.group(0)
@@ -231,6 +244,7 @@ def chunks(sentences: tuple[Sentence, ...], max_words: int, max_chunks: int) -> 
 
 
 def count_numbers(text: str) -> int:
+    """How many figures `text` names, in digits or in words ("40%", "200 ms", "twice", "a hundred")."""
     return len(_NUMBER.findall(text))
 
 
@@ -244,4 +258,5 @@ def _signal_pattern(signal: str) -> re.Pattern[str]:
 
 
 def matched_signals(sentence: Sentence, signals: Iterable[str]) -> list[str]:
+    """The cue phrases of `signals` found in the sentence as whole words, in the order given."""
     return [s for s in signals if _signal_pattern(s).search(sentence.lowered)]

@@ -22,6 +22,8 @@ _PARSED_CACHE = 32
 
 @dataclass(frozen=True)
 class BankInfo:
+    """A stored bank version and its parsed questions."""
+
     stored: StoredBank
     bank: QuestionBank
 
@@ -44,6 +46,9 @@ class BankService:
         self._parsed: OrderedDict[tuple[str, int], QuestionBank] = OrderedDict()
 
     def validate(self, content: bytes, format: str) -> QuestionBank:
+        """The parsed bank, or InvalidBankUpload listing every problem (the format, the library's vocabulary,
+        and an introduction and a closing question a plan needs). `format` is "json", else the content is
+        read as YAML."""
         try:
             bank = parse_bank(
                 content,
@@ -66,6 +71,8 @@ class BankService:
         return bank
 
     async def put(self, bank_id: str, content: bytes, format: str) -> BankInfo:
+        """Stores `content` as the next version of `bank_id` once it validates; InvalidBankUpload for a bad id
+        or content. The content must be UTF-8."""
         if not BANK_ID.match(bank_id):
             raise InvalidBankUpload(
                 "Invalid bank id.",
@@ -79,18 +86,23 @@ class BankService:
         return BankInfo(stored, bank)
 
     async def exists(self, bank_id: str) -> bool:
+        """Whether `bank_id` is stored (its content is not parsed)."""
         return await self._store.get(bank_id) is not None
 
     async def list(self) -> list[BankInfo]:
+        """Every stored bank at its current version; a version seen before is not parsed again."""
         return [BankInfo(stored, self._parse(stored)) for stored in await self._store.list()]
 
     async def get(self, bank_id: str) -> BankInfo:
+        """The current version of `bank_id`; BankNotFound when there is none."""
         stored = await self._store.get(bank_id)
         if stored is None:
             raise BankNotFound(f"No bank with id {bank_id!r}.")
         return BankInfo(stored, self._parse(stored))
 
     async def delete(self, bank_id: str) -> None:
+        """Deletes `bank_id`: BankInUse while a session active within the session timeout uses it,
+        BankNotFound when there is none."""
         active_since = self._clock() - self._timeout.total_seconds()
         if not await self._store.delete(bank_id, active_since):
             raise BankNotFound(f"No bank with id {bank_id!r}.")

@@ -38,6 +38,9 @@ def _phrases(name: str, ident: str, aliases: tuple[str, ...]) -> list[str]:
 
 @dataclass(frozen=True)
 class SkillMention:
+    """A skill of the bank that a job ad asks for: how often the ad names it and where first (a count of 0:
+    only the embedding found it)."""
+
     skill_id: str
     name: str
     count: int
@@ -47,6 +50,9 @@ class SkillMention:
 
 @dataclass(frozen=True)
 class AdReading:
+    """What a job ad asks for: its role (None when nothing points to one), its skills, and its embedding (None
+    when it was not embedded)."""
+
     role: str | None
     skills: tuple[SkillMention, ...]
     """Most important first: mentioned more often, then earlier."""
@@ -75,6 +81,8 @@ class JobAdReader:
         ]
 
     def mentioned_skills(self, text: str) -> list[SkillMention]:
+        """The bank's skills that `text` names by name, id or alias (whole words), in the bank's order, each
+        with its count and first offset."""
         found: list[SkillMention] = []
         lowered = text.lower()
         for skill, pattern, needles in self._skill_patterns:

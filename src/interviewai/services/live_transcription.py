@@ -121,10 +121,12 @@ class LiveAnswer:
 
     @property
     def duration_s(self) -> float:
+        """Seconds of audio decoded so far."""
         return len(self._pcm) / (SAMPLE_RATE * BYTES_PER_SAMPLE)
 
     @property
     def committed_text(self) -> str:
+        """The text of the parts recognised for good so far; its tail prompts the next pass."""
         return " ".join(p.text.strip() for p in self._parts if p.text.strip())
 
     def feed(self, data: bytes) -> None:
@@ -173,6 +175,8 @@ class LiveAnswer:
         )
 
     def cancel(self) -> None:
+        """Abandons the answer (it failed, was refused, or the socket is going): decoding and recognition
+        stop, and nothing is recorded."""
         self._stream.cancel()
         self._worker.cancel()
 

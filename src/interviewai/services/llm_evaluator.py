@@ -205,13 +205,19 @@ class LlmEvaluator:
 
     @property
     def name(self) -> str:
+        """The engine name reports and metrics carry; an answer that fell back is reported under the rubric
+        engine's name."""
         return "llm"
 
     @property
     def version(self) -> str:
+        """The engine's version and the chat model's name, so a report says which model judged."""
         return f"{ENGINE_VERSION}+{self._chat.model_name}"
 
     async def evaluate(self, answer: AnswerToJudge) -> Evaluation:
+        """The chat model's judgement, capped by the rubric engine's non-answer signs. A provider error, an
+        invalid reply or a rewarded non-answer gives the rubric engine's evaluation with `fallback_reason`
+        set instead; only an answer with no rubric raises (EvaluationFailed)."""
         # The rubric engine runs first (milliseconds): its result is the fallback, and its non-answer signs
         # (empty, injection, gibberish, ...) cap the model's score, so a fooled model rewards nothing.
         fallback, reading = await self._rubric.assess(answer)

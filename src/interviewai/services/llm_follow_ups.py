@@ -83,6 +83,9 @@ class LlmFollowUpChooser:
         self._timeout_s = timeout_s
 
     async def choose(self, question: Question, answer_text: str) -> FollowUp | None:
+        """The follow-up the answer earns, None when it has no gap. Waits for the chat model up to its
+        timeout; when the model fails or its question does not pass, the gap's fixed phrasing (never an
+        error)."""
         reading = await self._rubric.read(question, answer_text)
         gap = self._rubric.gap(question, reading)
         if gap is None:

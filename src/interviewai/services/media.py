@@ -33,6 +33,9 @@ _TIMING_BYTES = 120
 
 @dataclass(frozen=True)
 class QuestionSpeech:
+    """A question's speech as served: the audio, its blob name and content key (a random key when the cache is
+    off), whether a cache had it, and how long getting it took in milliseconds."""
+
     audio: SpokenAudio
     audio_name: str
     key: str
@@ -41,6 +44,7 @@ class QuestionSpeech:
 
 
 def audio_blob_name(key: str) -> str:
+    """Where the MP3 under content key `key` lives in the blob store."""
     return f"audio/{key}.mp3"
 
 

@@ -25,6 +25,7 @@ class BytesBoundedLru(Generic[K, V]):
         return len(self._entries)
 
     def get(self, key: K) -> V | None:
+        """The value kept under `key`, which becomes the most recently used; None when it is not kept."""
         found = self._entries.get(key)
         if found is None:
             return None
@@ -32,6 +33,8 @@ class BytesBoundedLru(Generic[K, V]):
         return found[0]
 
     def put(self, key: K, value: V, size: int) -> None:
+        """Keeps `value` under `key` as `size` bytes (replacing what was there), then forgets the least
+        recently used until the budget holds; a value over the whole budget is dropped."""
         if size > self._max_bytes:
             return
         old = self._entries.pop(key, None)

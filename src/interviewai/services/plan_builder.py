@@ -126,6 +126,9 @@ class PlanBuilder:
         return best
 
     def build(self, count: int) -> list[PlannedQuestion]:
+        """Up to `count` questions, each with why it was chosen: the introduction first, the closing last, the
+        middle by the type mix and interleaved by type, with no near-duplicates. Fewer when the bank runs
+        out of fitting questions. Call it once per builder: it remembers what it chose."""
         opening = self._pick([QuestionType.INTRODUCTION])
         closing = self._pick([QuestionType.CLOSING])
         middle = max(count - (opening is not None) - (closing is not None), 0)

@@ -56,6 +56,9 @@ class BankIndex:
 
 @dataclass(frozen=True)
 class RoleInfo:
+    """A role of a bank as the roles endpoint lists it: how many questions serve it and at which levels (in
+    Seniority order)."""
+
     id: str
     name: str
     question_count: int
@@ -64,6 +67,9 @@ class RoleInfo:
 
 @dataclass(frozen=True)
 class ResolvedBank:
+    """The bank a plan draws from: a custom bank with its id and version, or the packaged library (id and
+    version None)."""
+
     bank: QuestionBank
     bank_id: str | None
     version: int | None
@@ -119,6 +125,10 @@ def ad_windows(text: str, mentions: Callable[[str], list[int]]) -> list[str]:
 
 
 class PlanService:
+    """Plans from the packaged library or a custom bank. A job description is read by phrase and by embedding,
+    the questions that fit it are chosen with a seeded random source, and a writer (when given) adds up to
+    three written for the ad. Bank embeddings and ad vectors are kept by content."""
+
     def __init__(
         self,
         default_bank: QuestionBank,
@@ -146,6 +156,7 @@ class PlanService:
 
     @property
     def default_bank(self) -> QuestionBank:
+        """The seed's fixed questions, which a request with no options gets as they are."""
         return self._default
 
     @property
@@ -155,9 +166,12 @@ class PlanService:
 
     @property
     def embedder(self) -> Embedder:
+        """The embedder that plans read ads and question banks with."""
         return self._embedder
 
     def roles(self, bank: QuestionBank | None = None) -> list[RoleInfo]:
+        """The roles of `bank` (default: the catalog) in the bank's order, with their question counts and
+        levels."""
         source = bank or self.catalog
         infos = []
         for role in source.roles:
@@ -182,6 +196,9 @@ class PlanService:
             logger.exception("could not embed the question library ahead; the first plan will")
 
     async def plan(self, request: PlanRequest) -> Plan:
+        """The plan for `request`: JobDescriptionTooLong for an ad over the limit, InvalidPlanOption for an
+        unknown bank or role. A request with no options gets the default questions (seed None); a given
+        seed replays the same choice from the bank."""
         if request.job_description is not None and len(request.job_description) > MAX_JOB_DESCRIPTION_CHARS:
             raise JobDescriptionTooLong(
                 f"job_description is {len(request.job_description)} characters; "

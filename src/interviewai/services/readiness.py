@@ -25,6 +25,7 @@ class Readiness:
 
     @property
     def names(self) -> list[str]:
+        """The checks' names, sorted (the order of `report`)."""
         return sorted(self._checks)
 
     async def report(self) -> dict[str, str]:

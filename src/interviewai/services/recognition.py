@@ -51,9 +51,11 @@ class RecognitionService:
 
     @property
     def engine_order(self) -> list[str]:
+        """Engine names in the order they are tried (`STT_ENGINES`)."""
         return [slot.recognizer.engine for slot in self._engines]
 
     def breaker(self, engine: str) -> CircuitBreaker:
+        """The breaker guarding `engine` (StopIteration if it isn't configured)."""
         return next(s.breaker for s in self._engines if s.recognizer.engine == engine)
 
     async def transcribe(self, audio: PcmAudio, prompt: str = "") -> Transcript:
@@ -64,6 +66,7 @@ class RecognitionService:
         )  # fmt: skip
 
     def health(self) -> list[EngineHealth]:
+        """Each engine's counters and breaker state, in order, for the status endpoints."""
         return [s.health(s.recognizer.engine, s.recognizer.model) for s in self._engines]
 
     async def _attempt(self, slot: _Recognizer, audio: PcmAudio, prompt: str) -> Transcript | ProviderError:

@@ -79,6 +79,7 @@ class Reading:
 
     @property
     def off_topic(self) -> bool:
+        """Far from the question and from every key point: the answer earns the off-topic follow-up."""
         best_point = float(self.key_point_cover.max()) if len(self.key_point_cover) else 0.0
         return self.relevance < OFF_TOPIC_BELOW and best_point < OFF_TOPIC_KEY_POINT_BELOW
 
@@ -106,13 +107,16 @@ class RubricEvaluator:
 
     @property
     def name(self) -> str:
+        """The engine name reports and metrics carry."""
         return "rubric"
 
     @property
     def version(self) -> str:
+        """The engine's version and the embedding model's name (another model scores differently)."""
         return f"{ENGINE_VERSION}+{self._embedder.model_name}"
 
     async def evaluate(self, answer: AnswerToJudge) -> Evaluation:
+        """The answer's evaluation; EvaluationFailed when it has no rubric."""
         evaluation, _ = await self.assess(answer)
         return evaluation
 
@@ -137,6 +141,8 @@ class RubricEvaluator:
         return follow_up_for(gap) if gap is not None else None
 
     def gap(self, question: Question, reading: Reading) -> Gap | None:
+        """What a follow-up should ask for, checked in this order: a very short answer, an off-topic one, a
+        behavioral story with no result cue; None when the answer has none of these."""
         if reading.answer.word_count < SHORT_ANSWER_WORDS:
             return Gap.TOO_SHORT
         if reading.off_topic:
@@ -156,6 +162,8 @@ class RubricEvaluator:
         return None
 
     async def read(self, question: Question, text: str) -> Reading:
+        """Measures `text` against `question`: relevance, key-point cover and the non-answer signs. Embeds a
+        few runs of sentences, not every sentence."""
         answer = read_answer(text)
         flags: set[str] = set()
         if not answer.words:

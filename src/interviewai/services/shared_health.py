@@ -19,16 +19,23 @@ class VideoSwitch(Protocol):
     """The part of the avatar service whose on/off and rate-limit state instances share."""
 
     @property
-    def disabled_by(self) -> FailureNote | None: ...
+    def disabled_by(self) -> FailureNote | None:
+        """Why video is off; None while it is on."""
 
     @property
-    def paused_until(self) -> float: ...
+    def paused_until(self) -> float:
+        """Until when (epoch seconds) no clip is asked for because the provider rate-limited us; a past time
+        when it did not."""
 
-    def pause_until(self, until: float) -> None: ...
+    def pause_until(self, until: float) -> None:
+        """Asks for no clip until `until` (epoch seconds); an earlier time than the current pause changes
+        nothing."""
 
-    def switch_off(self, note: FailureNote) -> None: ...
+    def switch_off(self, note: FailureNote) -> None:
+        """Video off for the reason in `note` (another instance saw a permanent failure)."""
 
-    def switch_on(self) -> None: ...
+    def switch_on(self) -> None:
+        """Video on again (the failure is gone from the board)."""
 
 
 AVATAR = "avatar:d-id"
@@ -63,6 +70,8 @@ class SharedHealth:
         self._published: dict[str, float] = {}
 
     async def sync(self) -> None:
+        """One round: publishes this instance's breaker trips and video state, then applies the other
+        instances'. A board that fails is logged and the round skipped; it never raises."""
         try:
             await self._push()
             await self._pull()

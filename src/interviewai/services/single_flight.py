@@ -74,6 +74,7 @@ class SingleFlight:
 
     @property
     def owner(self) -> str:
+        """The claim id of this process (`new_owner_id`); a producer releases its claims under it."""
         return self._owner
 
     async def run(

@@ -42,6 +42,8 @@ T = TypeVar("T")
 
 
 class BreakerState(enum.Enum):
+    """Closed: the engine is used. Open: it is skipped. Half-open: one probe is let through."""
+
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"
@@ -81,9 +83,11 @@ class CircuitBreaker:
         return False
 
     def record_success(self) -> None:
+        """Closes the breaker: the engine answered (the probe's success too)."""
         self._state = BreakerState.CLOSED
 
     def record_failure(self) -> None:
+        """Opens the breaker for a cool-down from now (the probe's failure too)."""
         self._state = BreakerState.OPEN
         self._opened_at = self._clock()
 
@@ -142,6 +146,7 @@ class EngineSlot:
     last_success_at: float | None = None
 
     def health(self, engine: str, voice: str) -> EngineHealth:
+        """The counters and breaker state as of now, under the given engine and voice names."""
         return EngineHealth(
             engine=engine,
             voice=voice,
@@ -254,6 +259,7 @@ class SpeechService:
 
     @property
     def engine_order(self) -> list[str]:
+        """Engine names in the order they are tried (`TTS_ENGINES`)."""
         return [e.synthesizer.engine for e in self._engines]
 
     @property

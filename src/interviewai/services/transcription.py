@@ -27,6 +27,9 @@ RECORDINGS = "answers/"
 
 @dataclass(frozen=True)
 class TranscriptionSettings:
+    """Limits and choices for spoken answers: the longest recording (seconds of audio and bytes sent), whether
+    recordings are kept, and how a live answer is cut into parts (seconds)."""
+
     max_audio_s: float
     max_audio_bytes: int
     keep_audio: bool = True
@@ -47,6 +50,10 @@ class SpokenDelivery:
 
 
 class SpokenAnswerService:
+    """Spoken answers, uploaded or streamed live: decoded, recognised with failover, and recorded through the
+    interview service as the answer's text; keeps the recordings and deletes them when their session ends
+    or is swept."""
+
     def __init__(
         self,
         interviews: InterviewService,
