@@ -74,6 +74,8 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `interviewai` argument parser: serve, worker, warm-cache, doctor and the simulators, each
+    subcommand with its handler set as `handler`."""
     parser = argparse.ArgumentParser(prog="interviewai", description=__doc__)
     parser.add_argument("--version", action="version", version=f"interviewai {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -150,6 +152,8 @@ def _doctor(_args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command in `argv` (default: the process's arguments) and returns the exit code: 2 for invalid
+    settings, with the problems on stderr; with no command, the help and 0."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

