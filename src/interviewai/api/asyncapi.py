@@ -29,21 +29,29 @@ class NoData(BaseModel):
 
 
 class Timestamp(BaseModel):
+    """A heartbeat's payload: a `pong` carries the timestamp of the `ping` it answers."""
+
     timestamp: float | int = Field(description="Milliseconds since the epoch; a pong echoes the ping's.")
 
 
 class SessionInfo(StartResponse):
+    """The session a socket is attached to, and where it stands (`resumed`: it existed before this socket)."""
+
     current_question: int
     answers_recorded: int
     resumed: bool
 
 
 class VideoReady(BaseModel):
+    """The clip of a question that was sent without one is ready."""
+
     question_id: int
     video_url: str
 
 
 class WsError(BaseModel):
+    """A refused message: the code and message an HTTP error body would carry."""
+
     code: str = Field(
         description="The stable code, as over HTTP (`wrong_question`, `validation_error`, ...)."
     )
@@ -52,11 +60,15 @@ class WsError(BaseModel):
 
 
 class AudioStarted(BaseModel):
+    """The server is receiving the spoken answer to `question_id`."""
+
     question_id: int
     format: str
 
 
 class Transcript(BaseModel):
+    """What was heard of a spoken answer: partial while the candidate speaks, final at the end."""
+
     model_config = ConfigDict(extra="allow")
 
     question_id: int
@@ -65,6 +77,9 @@ class Transcript(BaseModel):
 
 
 class AudioEnd(BaseModel):
+    """The spoken answer is over: the final `transcript` and the next step follow (`question_id` is optional
+    and only informative)."""
+
     model_config = ConfigDict(extra="ignore")
 
     question_id: int | None = None
@@ -195,6 +210,7 @@ def asyncapi_document() -> dict[str, Any]:
 
 
 def asyncapi_yaml() -> str:
+    """The AsyncAPI document as docs/asyncapi.yaml holds it (the test compares the two)."""
     return yaml.safe_dump(asyncapi_document(), sort_keys=False, allow_unicode=True, width=110)
 
 

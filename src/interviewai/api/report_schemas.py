@@ -8,6 +8,8 @@ from pydantic import BaseModel, Field
 
 
 class CriterionModel(BaseModel):
+    """One rubric criterion of an answer: its score (1-5), the quotes it rests on, and what would raise it."""
+
     name: str
     label: str
     score: int = Field(ge=1, le=5)
@@ -31,12 +33,17 @@ class DeliveryModel(BaseModel):
 
 
 class FollowUpModel(BaseModel):
+    """The follow-up asked after a question, and its answer (null while unanswered)."""
+
     question_id: int
     question_text: str
     answer_text: str | None
 
 
 class QuestionFeedback(BaseModel):
+    """One answer's feedback: pending until judged, then a 0-100 score with the criteria, strengths and
+    improvements; `failed` with its `reason` when no engine could judge it."""
+
     question_id: int
     question_text: str
     question_type: str
@@ -58,12 +65,16 @@ class QuestionFeedback(BaseModel):
 
 
 class OverallModel(BaseModel):
+    """The interview's score (0-100), its band (strong, good, fair, needs work) and a one-line summary."""
+
     score: int = Field(ge=0, le=100)
     band: str
     summary: str
 
 
 class ReportResponse(BaseModel):
+    """The feedback report of a session: `pending` while answers are being judged, `ready` once every one is."""
+
     session_id: str
     state: str
     status: Literal["pending", "ready"]

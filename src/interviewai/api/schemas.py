@@ -65,6 +65,7 @@ class StartOptions(BaseModel):
     )
 
     def plan_request(self) -> PlanRequest:
+        """These options as the plan service takes them (`seniority` "any" is no filter)."""
         return PlanRequest(
             role=self.role,
             seniority=Seniority(self.seniority) if self.seniority not in (None, "any") else None,
@@ -80,6 +81,8 @@ StartRequest = StartOptions
 
 
 class AnswerRequest(BaseModel):
+    """A typed answer to the current question; fields other than these are ignored."""
+
     model_config = ConfigDict(extra="ignore")
 
     question_id: Annotated[int, BeforeValidator(_integral_number)] = Field(
@@ -107,18 +110,25 @@ class AnswerRequest(BaseModel):
 
 
 class WordTimingModel(BaseModel):
+    """A word of the question as written and when the audio speaks it (seconds from the start)."""
+
     word: str
     start: float
     end: float
 
 
 class VisemeModel(BaseModel):
+    """A mouth shape (Oculus viseme) and when it shows (seconds from the start of the audio)."""
+
     viseme: str
     start: float
     end: float
 
 
 class StartResponse(BaseModel):
+    """A new session. `seed`, `role` and `notes` describe its plan: null, null and empty for the default
+    questions in their fixed order."""
+
     session_id: str
     state: str
     total_questions: int
@@ -132,6 +142,8 @@ class StartResponse(BaseModel):
 
 
 class PlannedQuestionModel(BaseModel):
+    """A question of a plan and why it was chosen."""
+
     question_id: int
     question_text: str
     question_type: str
@@ -152,6 +164,8 @@ class PlanResponse(BaseModel):
 
 
 class RoleModel(BaseModel):
+    """A role a plan can target, with how many questions serve it and the levels they are pitched at."""
+
     id: str
     name: str
     question_count: int
@@ -159,10 +173,14 @@ class RoleModel(BaseModel):
 
 
 class RolesResponse(BaseModel):
+    """The roles of the question library."""
+
     roles: list[RoleModel]
 
 
 class BankModel(BaseModel):
+    """A custom question bank at its current version (times in ISO 8601, UTC)."""
+
     bank_id: str
     version: int
     name: str
@@ -177,10 +195,16 @@ class BankModel(BaseModel):
 
 
 class BanksResponse(BaseModel):
+    """Every custom question bank, each at its current version."""
+
     banks: list[BankModel]
 
 
 class QuestionResponse(BaseModel):
+    """The question to answer now, spoken: the audio inline (base64) and by URL with its word timings and
+    visemes, the presenter's clip when `video_status` is `ready`, and the question's place in the interview
+    (`current_question` counts from 1)."""
+
     type: Literal["question"] = "question"
     question_id: int
     question_text: str
@@ -206,12 +230,17 @@ class QuestionResponse(BaseModel):
 
 
 class FollowUpSummary(BaseModel):
+    """The follow-up asked after a question, and its answer (null while unanswered)."""
+
     question_id: int
     question_text: str
     answer_text: str | None
 
 
 class QuestionSummary(BaseModel):
+    """One question of a session and its answer (null while unanswered), with what was heard when the answer
+    was spoken."""
+
     question_id: int
     question_text: str
     question_type: str
@@ -227,6 +256,8 @@ class QuestionSummary(BaseModel):
 
 
 class SessionSummary(BaseModel):
+    """Every question of a session in order, with its answers; times in ISO 8601, UTC."""
+
     session_id: str
     state: str
     created_at: str
@@ -239,6 +270,8 @@ class SessionSummary(BaseModel):
 
 
 class CompletionResponse(BaseModel):
+    """The interview is over (the last question was answered): the session's summary."""
+
     type: Literal["complete"] = "complete"
     message: str
     questions_answered: int
@@ -250,6 +283,8 @@ InterviewStep = Annotated[QuestionResponse | CompletionResponse, Field(discrimin
 
 
 class StatusResponse(BaseModel):
+    """Where a session stands: its state, the current question's number and how many answers are recorded."""
+
     session_id: str
     state: str
     current_question: int
@@ -259,29 +294,40 @@ class StatusResponse(BaseModel):
 
 
 class EndResponse(BaseModel):
+    """The session is ended, with its summary."""
+
     message: str
     session_id: str
     summary: SessionSummary
 
 
 class HealthResponse(BaseModel):
+    """The process is up (liveness): nothing else is asked; `GET /health/ready` asks the dependencies."""
+
     status: Literal["healthy"] = "healthy"
     service: str
     version: str
 
 
 class Credits(BaseModel):
+    """The video provider's credits: what is left of the plan's total."""
+
     remaining: float
     total: float
 
 
 class FailureModel(BaseModel):
+    """The video provider's last failure: its category, message and time (ISO 8601, UTC)."""
+
     category: str
     message: str
     at: str
 
 
 class AvatarStatusResponse(BaseModel):
+    """Whether questions come with video now, and what the video provider last said. `reachable` is null when
+    video is not configured; `credits` is null then, or when the provider did not answer."""
+
     configured: bool
     mode: str
     presenter_id: str
@@ -292,6 +338,9 @@ class AvatarStatusResponse(BaseModel):
 
 
 class InterviewInfoResponse(BaseModel):
+    """What an interview with no options is: its questions' count and types, the expected duration, the
+    presenter, and the roles a plan can target."""
+
     total_questions: int
     question_types: list[str]
     estimated_duration_minutes: int
@@ -303,6 +352,10 @@ class InterviewInfoResponse(BaseModel):
 
 
 class VoiceModel(BaseModel):
+    """A voice a question can be spoken with. `source`: `live` (the engine listed it now), `snapshot` (a
+    packaged list, as the engine could not be asked; `available` is false) or `bundled` (the offline
+    voice)."""
+
     name: str
     short_name: str
     gender: str
@@ -313,10 +366,15 @@ class VoiceModel(BaseModel):
 
 
 class VoicesResponse(BaseModel):
+    """The voices of the configured speech engines."""
+
     voices: list[VoiceModel]
 
 
 class ErrorResponse(BaseModel):
+    """Every error's body: a stable `code` and a `detail` (a message, or for `validation_error` the list of
+    problems)."""
+
     detail: object
     code: str
 

@@ -6,6 +6,8 @@ from pydantic import BaseModel
 
 
 class TranscriptWordModel(BaseModel):
+    """A word the recogniser heard, its time in the recording (seconds) and its confidence (0-1)."""
+
     word: str
     start: float
     end: float
@@ -13,6 +15,9 @@ class TranscriptWordModel(BaseModel):
 
 
 class SpeechMetricsModel(BaseModel):
+    """How one spoken answer was delivered: its length and speaking time (seconds), pace, filler words and
+    pauses."""
+
     duration_s: float
     speaking_s: float
     words_per_minute: float
