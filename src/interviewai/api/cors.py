@@ -47,6 +47,9 @@ class ApiCors(CORSMiddleware):
         )
 
     def preflight_response(self, request_headers: Headers) -> Response:
+        """Starlette's preflight answer for a listed origin; an unlisted origin, method or header is a 400
+        error body (`cors_origin_not_allowed`, `cors_preflight_refused`) that keeps the CORS and Vary
+        headers."""
         origin = request_headers["origin"]
         if not self.is_allowed_origin(origin):
             return error_response(
@@ -66,6 +69,8 @@ class ApiCors(CORSMiddleware):
     async def simple_response(
         self, scope: Scope, receive: Receive, send: Send, request_headers: Headers
     ) -> None:
+        """Starlette's headers for a listed origin; a request from any other origin is served with no CORS
+        header (so the browser keeps the answer from the script) and `Vary: Origin`."""
         origin = request_headers.get("origin")
         if origin is None or self.is_allowed_origin(origin):
             await super().simple_response(scope, receive, send, request_headers)

@@ -106,6 +106,7 @@ ERROR_DETAILS: dict[str, object] = {
 
 
 def error_example(code: str) -> s.ErrorResponse:
+    """The example error body of `code` for the document (a validation error lists one problem)."""
     if code == "validation_error":
         detail: object = [
             {"type": "missing", "loc": ["body", "answer_text"], "msg": "Field required", "input": {}}

@@ -71,6 +71,7 @@ class SecurityHeaders:
 
 
 async def web_client_page() -> FileResponse:
+    """The web client's page (served at `/`, outside the API document)."""
     return FileResponse(str(WEB_CLIENT / "index.html"), media_type="text/html")
 
 

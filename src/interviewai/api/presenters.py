@@ -34,12 +34,14 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def start_options(request: StartRequest | None) -> FeedbackOptions:
+    """The feedback options of a start; no body is the defaults (feedback at the end, no follow-ups)."""
     if request is None:
         return FeedbackOptions()
     return FeedbackOptions(feedback=FeedbackMode(request.feedback), follow_ups=request.follow_ups)
 
 
 def report_url(session_id: str, urls: UrlBuilder) -> str:
+    """The absolute URL of the session's feedback report."""
     return urls(f"/api/v1/interview/{session_id}/report")
 
 
@@ -79,6 +81,7 @@ def session_summary(session: InterviewSession, urls: UrlBuilder | None = None) -
 
 
 def status_response(session: InterviewSession) -> StatusResponse:
+    """A session's status as GET status and the WebSocket `status` message carry it."""
     return StatusResponse(
         session_id=session.id,
         state=session.state.value,
@@ -156,6 +159,7 @@ def spoken_values(audio: SpokenAudio) -> dict[str, Any]:
 def question_response(
     delivery: QuestionDelivery, urls: UrlBuilder, assets: PresenterAssets | None = None
 ) -> QuestionResponse:
+    """The question being delivered, with its audio inline and every URL absolute."""
     audio = delivery.speech.audio
     spoken = spoken_values(audio)
     return QuestionResponse(
@@ -168,6 +172,8 @@ def question_response(
 
 
 def completion_response(completion: Completion, urls: UrlBuilder | None = None) -> CompletionResponse:
+    """The completion of a finished interview; with `urls`, the summary's URLs are absolute (without, they are
+    left out)."""
     return CompletionResponse(
         message=COMPLETION_MESSAGE,
         questions_answered=completion.session.answers_recorded,
@@ -178,6 +184,7 @@ def completion_response(completion: Completion, urls: UrlBuilder | None = None) 
 def delivery_response(
     delivery: Delivery, urls: UrlBuilder, assets: PresenterAssets | None = None
 ) -> QuestionResponse | CompletionResponse:
+    """The next step as GET question and POST answer return it: the question, or the completion."""
     if isinstance(delivery, Completion):
         return completion_response(delivery, urls)
     return question_response(delivery, urls, assets)

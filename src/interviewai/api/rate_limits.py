@@ -81,6 +81,9 @@ def client_address(scope: Scope, trusted: Sequence[Network]) -> str:
 
 @dataclass(frozen=True)
 class Verdict:
+    """The limiter's answer for one request: allowed, or the whole seconds until one is allowed again and the
+    limit that refused it ("60 per 1 minute")."""
+
     allowed: bool
     retry_after_s: int = 0
     limit: str = ""
@@ -107,9 +110,12 @@ class RateLimiter:
 
     @property
     def enabled(self) -> bool:
+        """Whether either limit is set; with neither, the middleware is not installed."""
         return self.sessions is not None or self.requests is not None
 
     async def open(self) -> None:
+        """Opens the storage: Redis at `redis_url` (shared by every instance, each call under the check
+        deadline), else this process's memory."""
         if self._redis_url:
             from redis.asyncio import ConnectionPool
 
@@ -130,6 +136,7 @@ class RateLimiter:
         self._limiter = SlidingWindowCounterRateLimiter(self._storage)
 
     async def aclose(self) -> None:
+        """Closes the Redis pool; later hits are let through uncounted."""
         pool, self._pool = self._pool, None
         if pool is not None:
             from redis.asyncio import ConnectionPool

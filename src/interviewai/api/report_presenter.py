@@ -21,10 +21,12 @@ from interviewai.domain.report import DeliveryFigures, InterviewReport, Question
 
 
 def delivery_model(figures: DeliveryFigures | None) -> DeliveryModel | None:
+    """The delivery figures as the report shows them; None for no spoken answer."""
     return DeliveryModel.model_validate(asdict(figures)) if figures is not None else None
 
 
 def question_feedback(question: QuestionReport) -> QuestionFeedback:
+    """One answer's feedback as the report and the `feedback` push carry it."""
     follow_up = question.follow_up
     return QuestionFeedback(
         question_id=question.question_id,
@@ -58,6 +60,7 @@ def question_feedback(question: QuestionReport) -> QuestionFeedback:
 
 
 def report_response(report: InterviewReport, urls: UrlBuilder) -> ReportResponse:
+    """The report's JSON, with absolute URLs (`html_url` is the printable page)."""
     overall = report.overall
     return ReportResponse(
         session_id=report.session_id,
@@ -105,6 +108,7 @@ def _environment() -> jinja2.Environment:
 
 
 def report_html(report: ReportResponse) -> str:
+    """The printable report page; every text is escaped, and evidence quotes are highlighted in the answers."""
     template = _environment().get_template("report.html.j2")
     questions = [
         {

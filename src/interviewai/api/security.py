@@ -52,6 +52,7 @@ class ApiKeys:
 
     @property
     def enabled(self) -> bool:
+        """Whether any key is configured (no key: the API is open)."""
         return bool(self._digests)
 
     def match(self, presented: str | None) -> bytes | None:
@@ -187,6 +188,7 @@ class SecretQueryFilter(logging.Filter):
     _PATTERN = re.compile(r"(api_key=)[^&\s\"']*", re.IGNORECASE)
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Masks every `api_key=` value in the record's message and arguments; never drops the record."""
         if isinstance(record.args, tuple):
             record.args = tuple(
                 self._PATTERN.sub(r"\1***", arg) if isinstance(arg, str) else arg for arg in record.args

@@ -32,6 +32,7 @@ def spoken_fields(session: InterviewSession, asked: AskedQuestion, urls: UrlBuil
 
 
 def speech_summary(session: InterviewSession) -> SpeechSummaryModel | None:
+    """Averages over the session's spoken answers; None when no answer was spoken."""
     metrics = [q.speech.metrics for q in session.questions if q.speech is not None and q.is_answered]
     if not metrics:
         return None
