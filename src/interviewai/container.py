@@ -285,6 +285,10 @@ async def open_spoken_answers(
 
 @dataclass
 class Container:
+    """Every service and resource of one process, built from the settings by `build_container`, which owns
+    them and closes them in reverse order when its context exits; the API takes the services from it
+    through api/deps.py."""
+
     settings: Settings
     engine: AsyncEngine
     interviews: InterviewService
