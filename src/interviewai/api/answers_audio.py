@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, ValidationError
@@ -20,28 +20,20 @@ from starlette.datastructures import UploadFile
 from starlette.routing import Match
 from starlette.types import Scope
 
-from interviewai.api.deps import ContainerDep, UrlsDep
+from interviewai.api.deps import AvatarDep, SpokenDep, UrlsDep
 from interviewai.api.errors import ApiError
 from interviewai.api.presenters import delivery_response
 from interviewai.api.schemas import CompletionResponse, ErrorResponse, QuestionResponse
 from interviewai.api.speech_presenters import recording_path
 from interviewai.api.speech_schemas import SpeechMetricsModel, TranscriptWordModel
 from interviewai.domain.recognition import SUPPORTED_FORMATS as SUPPORTED
-from interviewai.services.transcription import SpokenAnswerService, SpokenDelivery
+from interviewai.services.transcription import SpokenDelivery
 from interviewai.settings import Settings
 
 ANSWER_PATH = re.compile(r"^/api/v1/interview/[^/]+/answer$")
 _MULTIPART = b"multipart/form-data"
 # The form parser's limit on plain (non-file) fields; the document says so, so a client within it is read.
 _MAX_FIELDS = 8
-
-
-def get_spoken(request: Request) -> SpokenAnswerService:
-    spoken: SpokenAnswerService = request.app.state.container.spoken
-    return spoken
-
-
-SpokenDep = Annotated[SpokenAnswerService, Depends(get_spoken)]
 
 
 class HeardFields(BaseModel):
@@ -116,7 +108,7 @@ async def submit_spoken_answer(
     session_id: str,
     request: Request,
     spoken: SpokenDep,
-    container: ContainerDep,
+    avatar: AvatarDep,
     urls: UrlsDep,
     wait: Annotated[float | None, Query(ge=0, le=3600)] = None,
 ) -> SpokenQuestionResponse | SpokenCompletionResponse:
@@ -124,7 +116,7 @@ async def submit_spoken_answer(
     heard = await spoken.answer_recording(
         session_id, question_id, data, content_type, filename, video_wait_s=wait
     )
-    response = delivery_response(heard.delivery, urls, container.avatar.assets)
+    response = delivery_response(heard.delivery, urls, avatar.assets)
     fields = heard_fields(heard, session_id, question_id, urls)
     if isinstance(response, QuestionResponse):
         return SpokenQuestionResponse(**response.model_dump(), **fields)

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from interviewai.api.deps import ReadinessDep
 from interviewai.api.errors import STORE_RETRY_AFTER_S, error_response
 from interviewai.api.schemas import ErrorResponse, ReadyResponse
-from interviewai.services.readiness import OK, Readiness
+from interviewai.services.readiness import OK
 
 health_router = APIRouter(prefix="/api/v1")
-
-
-def get_readiness(request: Request) -> Readiness:
-    readiness: Readiness = request.app.state.container.readiness
-    return readiness
-
-
-ReadinessDep = Annotated[Readiness, Depends(get_readiness)]
 
 _NOT_READY: dict[int | str, dict[str, Any]] = {
     503: {

@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 
-from interviewai.api.deps import ContainerDep
+from interviewai.api.deps import GaugesDep, SettingsDep
 from interviewai.api.errors import error_response
 from interviewai.observability import metrics
-from interviewai.observability.gauges import GaugePublisher
 
 router = APIRouter()
 TOKEN_MESSAGE = "This endpoint needs 'Authorization: Bearer <METRICS_TOKEN>'."
-
-
-def get_gauges(container: ContainerDep) -> GaugePublisher:
-    return container.gauges
-
-
-def get_metrics_token(container: ContainerDep) -> str:
-    return container.settings.metrics_token.get_secret_value()
-
-
-GaugesDep = Annotated[GaugePublisher, Depends(get_gauges)]
-MetricsTokenDep = Annotated[str, Depends(get_metrics_token)]
 
 
 def _presented_token(request: Request) -> str:
@@ -44,7 +30,8 @@ def _presented_token(request: Request) -> str:
         401: {"description": "METRICS_TOKEN is set and the request did not present it (`unauthorized`)"},
     },
 )
-async def prometheus_metrics(request: Request, gauges: GaugesDep, token: MetricsTokenDep) -> Response:
+async def prometheus_metrics(request: Request, gauges: GaugesDep, settings: SettingsDep) -> Response:
+    token = settings.metrics_token.get_secret_value()
     if token and not hmac.compare_digest(_presented_token(request).encode(), token.encode()):
         return error_response(
             401, "unauthorized", TOKEN_MESSAGE, headers={"WWW-Authenticate": 'Bearer realm="metrics"'}

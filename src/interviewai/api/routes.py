@@ -9,7 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Request, Response
 
 from interviewai import __version__
-from interviewai.api.deps import ContainerDep, PlansDep, UrlsDep
+from interviewai.api.deps import (
+    AvatarDep,
+    InterviewsDep,
+    PlansDep,
+    SettingsDep,
+    SpeechDep,
+    SpeechMediaDep,
+    UrlsDep,
+)
 from interviewai.api.openapi import error_responses
 from interviewai.api.plans import PLAN_ERRORS, role_models
 from interviewai.api.presenters import (
@@ -38,7 +46,7 @@ from interviewai.api.schemas import (
     VoicesResponse,
 )
 from interviewai.api.security import request_key, session_id_for
-from interviewai.container import Container
+from interviewai.services.video import AvatarService
 
 router = APIRouter(prefix="/api/v1")
 
@@ -62,9 +70,9 @@ async def health() -> HealthResponse:
 @router.get(
     "/avatar/status", response_model=AvatarStatusResponse, tags=["status"], operation_id="getAvatarStatus"
 )
-async def avatar_status(container: ContainerDep) -> AvatarStatusResponse:
+async def avatar_status(avatar: AvatarDep, settings: SettingsDep) -> AvatarStatusResponse:
     # The status page must answer quickly even when the provider does not.
-    report = await container.avatar.report(STATUS_PROVIDER_DEADLINE_S)
+    report = await avatar.report(STATUS_PROVIDER_DEADLINE_S)
     if not report.configured:
         message = "Audio-only: questions come with audio, word timings, visemes and a static avatar image."
     elif report.disabled_by is not None:
@@ -76,7 +84,7 @@ async def avatar_status(container: ContainerDep) -> AvatarStatusResponse:
     return AvatarStatusResponse(
         configured=report.configured,
         mode="video" if report.video_on else "audio_only",
-        presenter_id=container.settings.did_presenter_id,
+        presenter_id=settings.did_presenter_id,
         credits=Credits(remaining=credits.remaining, total=credits.total) if credits else None,
         reachable=report.reachable,
         last_failure=(
@@ -89,11 +97,11 @@ async def avatar_status(container: ContainerDep) -> AvatarStatusResponse:
 
 
 @router.get("/metrics", response_model=MetricsResponse, tags=["status"], operation_id="getMetrics")
-async def metrics(container: ContainerDep) -> MetricsResponse:
+async def metrics(speech_media: SpeechMediaDep, avatar: AvatarDep, speech: SpeechDep) -> MetricsResponse:
     return MetricsResponse(
-        syntheses=container.speech_media.syntheses,
-        clips_created=container.avatar.clips_created,
-        video_on=container.avatar.video_on,
+        syntheses=speech_media.syntheses,
+        clips_created=avatar.clips_created,
+        video_on=avatar.video_on,
         speech_engines=[
             {
                 "engine": h.engine,
@@ -104,7 +112,7 @@ async def metrics(container: ContainerDep) -> MetricsResponse:
                 "failures": h.failures,
                 "skipped": h.skipped,
             }
-            for h in container.speech.health()
+            for h in speech.health()
         ],
     )
 
@@ -112,24 +120,26 @@ async def metrics(container: ContainerDep) -> MetricsResponse:
 @router.get(
     "/interview/info", response_model=InterviewInfoResponse, tags=["status"], operation_id="getInterviewInfo"
 )
-async def interview_info(container: ContainerDep, urls: UrlsDep) -> InterviewInfoResponse:
-    bank = container.interviews.bank
-    assets = container.avatar.assets
+async def interview_info(
+    interviews: InterviewsDep, avatar: AvatarDep, plans: PlansDep, settings: SettingsDep, urls: UrlsDep
+) -> InterviewInfoResponse:
+    bank = interviews.bank
+    assets = avatar.assets
     return InterviewInfoResponse(
         total_questions=len(bank),
         question_types=bank.question_types,
         estimated_duration_minutes=round(len(bank) * MINUTES_PER_QUESTION),
-        avatar_mode=_mode(container),
+        avatar_mode=_mode(avatar),
         avatar_image_url=avatar_image_url(assets, urls),
         idle_video_url=idle_video_url(assets, urls),
-        presenter_id=container.settings.did_presenter_id,
-        roles=role_models(container.plans.roles()),
+        presenter_id=settings.did_presenter_id,
+        roles=role_models(plans.roles()),
     )
 
 
 @router.get("/voices", response_model=VoicesResponse, tags=["status"], operation_id="listVoices")
-async def voices(container: ContainerDep) -> VoicesResponse:
-    found = await container.speech.list_voices()
+async def voices(speech: SpeechDep) -> VoicesResponse:
+    found = await speech.list_voices()
     return VoicesResponse(voices=[VoiceModel(**asdict(voice)) for voice in found])
 
 
@@ -142,22 +152,23 @@ async def voices(container: ContainerDep) -> VoicesResponse:
 )
 async def start_interview(
     request: Request,
-    container: ContainerDep,
+    interviews: InterviewsDep,
+    avatar: AvatarDep,
     plans: PlansDep,
     urls: UrlsDep,
     options: Annotated[StartRequest | None, Body()] = None,
 ) -> StartResponse:
     plan_request = (options or StartRequest()).plan_request()
     plan = None if plan_request.is_default else await plans.plan(plan_request)
-    session = await container.interviews.start(
+    session = await interviews.start(
         plan, session_id=session_id_for(request_key(request)), options=start_options(options)
     )
-    assets = container.avatar.assets
+    assets = avatar.assets
     return StartResponse(
         session_id=session.id,
         state=session.state.value,
         total_questions=session.total_questions,
-        avatar_mode=_mode(container),
+        avatar_mode=_mode(avatar),
         avatar_image_url=avatar_image_url(assets, urls),
         idle_video_url=idle_video_url(assets, urls),
         seed=plan.seed if plan else None,
@@ -175,13 +186,14 @@ async def start_interview(
 )
 async def current_question(
     session_id: str,
-    container: ContainerDep,
+    interviews: InterviewsDep,
+    avatar: AvatarDep,
     urls: UrlsDep,
     encoder: QuestionEncoderDep,
     wait: WaitQuery = None,
 ) -> Response | CompletionResponse:
-    delivery = await container.interviews.current(session_id, video_wait_s=wait)
-    return delivery_http_response(delivery, urls, container.avatar.assets, encoder)
+    delivery = await interviews.current(session_id, video_wait_s=wait)
+    return delivery_http_response(delivery, urls, avatar.assets, encoder)
 
 
 @router.post(
@@ -194,15 +206,14 @@ async def current_question(
 async def submit_answer(
     session_id: str,
     answer: AnswerRequest,
-    container: ContainerDep,
+    interviews: InterviewsDep,
+    avatar: AvatarDep,
     urls: UrlsDep,
     encoder: QuestionEncoderDep,
     wait: WaitQuery = None,
 ) -> Response | CompletionResponse:
-    delivery = await container.interviews.answer(
-        session_id, answer.question_id, answer.answer_text, video_wait_s=wait
-    )
-    return delivery_http_response(delivery, urls, container.avatar.assets, encoder)
+    delivery = await interviews.answer(session_id, answer.question_id, answer.answer_text, video_wait_s=wait)
+    return delivery_http_response(delivery, urls, avatar.assets, encoder)
 
 
 @router.get(
@@ -212,8 +223,8 @@ async def submit_answer(
     tags=["interview"],
     operation_id="getStatus",
 )
-async def session_status(session_id: str, container: ContainerDep) -> StatusResponse:
-    return status_response(await container.interviews.status(session_id))
+async def session_status(session_id: str, interviews: InterviewsDep) -> StatusResponse:
+    return status_response(await interviews.status(session_id))
 
 
 @router.delete(
@@ -223,15 +234,15 @@ async def session_status(session_id: str, container: ContainerDep) -> StatusResp
     tags=["interview"],
     operation_id="endInterview",
 )
-async def end_session(session_id: str, container: ContainerDep, urls: UrlsDep) -> EndResponse:
-    session = await container.interviews.end(session_id)
+async def end_session(session_id: str, interviews: InterviewsDep, urls: UrlsDep) -> EndResponse:
+    session = await interviews.end(session_id)
     return EndResponse(
         message="Interview session ended.", session_id=session.id, summary=session_summary(session, urls)
     )
 
 
-def _mode(container: Container) -> str:
-    return "video" if container.avatar.video_on else "audio_only"
+def _mode(avatar: AvatarService) -> str:
+    return "video" if avatar.video_on else "audio_only"
 
 
 def _iso_epoch(seconds: float) -> str:

@@ -19,7 +19,15 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocketDisconnect
 
-from interviewai.api.deps import UrlBuilder
+from interviewai.api.deps import (
+    AvatarDep,
+    EvaluationsDep,
+    InterviewsDep,
+    SpokenDep,
+    TasksDep,
+    UrlBuilder,
+    UrlsDep,
+)
 from interviewai.api.errors import (
     WS_NORMAL_CLOSURE,
     ApiError,
@@ -38,10 +46,14 @@ from interviewai.api.schemas import AnswerRequest, EndResponse, QuestionResponse
 from interviewai.api.security import check_session_owner, request_key, session_id_for
 from interviewai.api.ws_audio import AUDIO_TYPES, AudioAnswers
 from interviewai.api.ws_feedback import push_feedback
-from interviewai.container import Container
+from interviewai.background import BackgroundTasks
 from interviewai.domain.errors import StoreUnavailable
 from interviewai.domain.session import FeedbackMode, InterviewSession
 from interviewai.observability.tracing import span
+from interviewai.services.evaluation import EvaluationService
+from interviewai.services.interview import InterviewService
+from interviewai.services.transcription import SpokenAnswerService
+from interviewai.services.video import AvatarService
 
 logger = logging.getLogger(__name__)
 
@@ -102,14 +114,6 @@ class Throttle:
         return await self._limiter.hit(REFUSAL_LIMIT, "refusal", socket_id)
 
 
-def websocket_urls(websocket: WebSocket, public_base_url: str) -> UrlBuilder:
-    """Absolute http(s) URLs for media, as `api.deps.get_urls` makes them for HTTP requests."""
-    if public_base_url:
-        return UrlBuilder(public_base_url)
-    scheme, separator, rest = str(websocket.base_url).partition("://")
-    return UrlBuilder({"ws": "http", "wss": "https"}.get(scheme, scheme) + separator + rest)
-
-
 class Closing(Exception):
     """Raised inside a connection to send the error for `cause` and close with its close code."""
 
@@ -119,27 +123,39 @@ class Closing(Exception):
 
 
 class InterviewConnection:
-    """One client socket bound to one interview session: reads, throttles, answers, and cleans up."""
+    """One client socket bound to one interview session: reads, throttles, answers, and cleans up.
+
+    It is given the services it uses (by the endpoint's dependencies), and its tasks are owned by the app's
+    registry `tasks`, so the lifespan cancels what a socket left running.
+    """
 
     def __init__(
         self,
         websocket: WebSocket,
-        container: Container,
+        *,
+        interviews: InterviewService,
+        avatar: AvatarService,
+        spoken: SpokenAnswerService,
+        evaluations: EvaluationService,
+        tasks: BackgroundTasks,
+        urls: UrlBuilder,
         throttle: Throttle,
         heartbeat_interval_s: float,
         video_wait_s: float | None = None,
     ) -> None:
         self.id = secrets.token_hex(8)
         self._ws = websocket
-        self._container = container
-        self._interviews = container.interviews
+        self._interviews = interviews
+        self._avatar = avatar
+        self._evaluations = evaluations
+        self._tasks = tasks
         self._throttle = throttle
         self._heartbeat_interval_s = heartbeat_interval_s
         self._video_wait_s = video_wait_s
-        self._urls = websocket_urls(websocket, container.settings.public_base_url)
+        self._urls = urls
         self._audio = AudioAnswers(
-            container.spoken, lambda: self.session_id, self._send, container.tasks, self.task_prefix,
-            self._urls, container.settings, lambda: container.avatar.assets, video_wait_s,
+            spoken, lambda: self.session_id, self._send, tasks, self.task_prefix, urls,
+            lambda: avatar.assets, video_wait_s,
         )  # fmt: skip
         self._pending: asyncio.Queue[InterviewRequest] = asyncio.Queue(MAX_PENDING_REQUESTS)
         self._send_lock = asyncio.Lock()
@@ -167,14 +183,14 @@ class InterviewConnection:
             return
         self.session_id = session.id
         await self._send("session_info", self._session_info(session, resumed=resume_session_id is not None))
-        tasks = self._container.tasks
+        tasks = self._tasks
         # Owned like the video watchers: cancelled with the socket, never ending the connection itself.
         self._watchers.append(
             tasks.spawn(
                 self.task_prefix + "feedback",
                 push_feedback(
                     self._send,
-                    self._container.evaluations,
+                    self._evaluations,
                     session.id,
                     self._urls,
                     each_answer=session.feedback is FeedbackMode.EACH,
@@ -218,12 +234,12 @@ class InterviewConnection:
         await self._send("video_ready", {"question_id": question_id, "video_url": video_url})
 
     def _session_info(self, session: InterviewSession, *, resumed: bool) -> dict[str, Any]:
-        assets = self._container.avatar.assets
+        assets = self._avatar.assets
         info = StartResponse(
             session_id=session.id,
             state=session.state.value,
             total_questions=session.total_questions,
-            avatar_mode="video" if self._container.avatar.video_on else "audio_only",
+            avatar_mode="video" if self._avatar.video_on else "audio_only",
             avatar_image_url=avatar_image_url(assets, self._urls),
             idle_video_url=idle_video_url(assets, self._urls),
         ).model_dump(mode="json")
@@ -358,8 +374,7 @@ class InterviewConnection:
             )
         else:
             delivery = await self._interviews.current(self.session_id, video_wait_s=self._video_wait_s)
-        container = self._container
-        response = delivery_response(delivery, self._urls, container.avatar.assets)
+        response = delivery_response(delivery, self._urls, self._avatar.assets)
         await self._send(response.type, response.model_dump(mode="json"))
         if isinstance(response, QuestionResponse) and response.video_status == "pending":
             self._watch_video(response.question_id, response.question_text)
@@ -367,7 +382,7 @@ class InterviewConnection:
     def _watch_video(self, question_id: int, question_text: str) -> None:
         """Push `video_ready` when this question's pending clip lands (the socket may be gone by then)."""
         name = f"{self.task_prefix}video:{question_id}"
-        if name in self._container.tasks.names:
+        if name in self._tasks.names:
             return
 
         async def watch() -> None:
@@ -375,7 +390,7 @@ class InterviewConnection:
             if video.status == "ready" and video.blob_name is not None:
                 await self.send_video_ready(question_id, self._urls.media(video.blob_name))
 
-        self._watchers.append(self._container.tasks.spawn(name, watch()))
+        self._watchers.append(self._tasks.spawn(name, watch()))
 
     async def _heartbeat(self) -> None:
         """Send `ping` after every HEARTBEAT_INTERVAL_S of silence; stop when the socket is gone."""
@@ -415,17 +430,36 @@ def _now_ms() -> int:
 
 
 def websocket_router(heartbeat_interval_s: float | None = None) -> APIRouter:
-    """The WebSocket route; each app gets its own throttle state."""
+    """The WebSocket route; each app gets its own throttle state. Its services come as dependencies, as
+    HTTP routes get theirs (FastAPI resolves them before the socket is accepted)."""
     router = APIRouter(prefix="/api/v1")
     throttle = Throttle()
+    interval = heartbeat_interval_s if heartbeat_interval_s is not None else HEARTBEAT_INTERVAL_S
 
     @router.websocket("/interview/session")
     async def interview_session(
-        websocket: WebSocket, session_id: str | None = None, wait: WaitQuery = None
+        websocket: WebSocket,
+        interviews: InterviewsDep,
+        avatar: AvatarDep,
+        spoken: SpokenDep,
+        evaluations: EvaluationsDep,
+        tasks: TasksDep,
+        urls: UrlsDep,
+        session_id: str | None = None,
+        wait: WaitQuery = None,
     ) -> None:
-        container: Container = websocket.app.state.container
-        interval = heartbeat_interval_s if heartbeat_interval_s is not None else HEARTBEAT_INTERVAL_S
-        connection = InterviewConnection(websocket, container, throttle, interval, video_wait_s=wait)
+        connection = InterviewConnection(
+            websocket,
+            interviews=interviews,
+            avatar=avatar,
+            spoken=spoken,
+            evaluations=evaluations,
+            tasks=tasks,
+            urls=urls,
+            throttle=throttle,
+            heartbeat_interval_s=interval,
+            video_wait_s=wait,
+        )
         await connection.serve(session_id)
 
     return router

@@ -25,7 +25,6 @@ from interviewai.background import BackgroundTasks
 from interviewai.services.live_transcription import LiveAnswer, open_live_answer
 from interviewai.services.transcription import SpokenAnswerService
 from interviewai.services.video import PresenterAssets
-from interviewai.settings import Settings
 
 logger = logging.getLogger(__name__)
 AUDIO_TYPES = frozenset({"answer_audio_start", "answer_audio_end"})
@@ -52,7 +51,6 @@ class AudioAnswers:
         tasks: BackgroundTasks,
         task_prefix: str,
         urls: UrlBuilder,
-        settings: Settings,
         assets: Callable[[], PresenterAssets | None],
         video_wait_s: float | None,
     ) -> None:
@@ -62,7 +60,6 @@ class AudioAnswers:
         self._tasks = tasks
         self._prefix = task_prefix
         self._urls = urls
-        self._settings = settings
         self._assets = assets
         self._video_wait_s = video_wait_s
         self._live: LiveAnswer | None = None
