@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import Depends, FastAPI
@@ -30,12 +31,15 @@ from interviewai.api.reports import reports_router
 from interviewai.api.routes import router
 from interviewai.api.security import ApiKeyGuard, ApiKeys, install_log_masking, require_session_owner
 from interviewai.api.websocket import websocket_router
-from interviewai.container import build_container, build_tracing
+from interviewai.container import Container, build_container, build_tracing
 from interviewai.domain.ports import SpeechRecognizer
 from interviewai.observability.asgi import RequestObserver
 from interviewai.observability.logging import REQUEST_ID_HEADER, valid_request_id
 from interviewai.observability.tracing import TELEMETRY_OFF
 from interviewai.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from interviewai.observability.tracing_sdk import Tracing
 
 logger = logging.getLogger(__name__)
 
@@ -52,28 +56,56 @@ async def _opened(limiter: RateLimiter) -> AsyncIterator[None]:
         await limiter.aclose()
 
 
+@contextlib.asynccontextmanager
+async def _given_or_built(
+    given: Container | None,
+    settings: Settings,
+    recognizers: Mapping[str, SpeechRecognizer] | None,
+    tracing: Tracing | None,
+) -> AsyncIterator[Container]:
+    """The caller's container as it is (its owner closes it), else one built and closed here."""
+    if given is not None:
+        yield given
+        return
+    async with build_container(settings, recognizers=recognizers, tracing=tracing) as built:
+        yield built
+
+
 def create_app(
-    settings: Settings | None = None, *, recognizers: Mapping[str, SpeechRecognizer] | None = None
+    settings: Settings | None = None,
+    *,
+    recognizers: Mapping[str, SpeechRecognizer] | None = None,
+    container: Container | None = None,
 ) -> FastAPI:
-    """Build the app; settings are read from the environment only when none are given. `recognizers` are
-    speech recognisers the caller built and owns (tests share one loaded model this way)."""
-    resolved = settings if settings is not None else load_settings()
+    """Build the app; settings are read from the environment only when none are given (nor a container).
+
+    `recognizers` are speech recognisers the caller built and owns (tests share one loaded model this way).
+    `container`: services the caller built (with `build_container`, or its own parts), which the lifespan
+    uses instead of building its own. The caller owns it: the lifespan neither opens nor closes it, so it
+    outlives the app (a test's seam; without `settings` the app takes the container's, and it traces
+    nothing of its own).
+    """
+    if settings is not None:
+        resolved = settings
+    else:
+        resolved = container.settings if container is not None else load_settings()
     limiter = RateLimiter(
         parse_limit(resolved.rate_limit_sessions),
         parse_limit(resolved.rate_limit_requests),
         redis_url=resolved.redis_url,
     )
-    # The provider exists now (FastAPI takes it); its export pipeline runs with the lifespan.
-    tracing = build_tracing(resolved)
+    # The provider exists now (FastAPI takes it); its export pipeline runs with the lifespan. A given
+    # container's tracing is its builder's: the lifespan would never start this one's export.
+    tracing = build_tracing(resolved) if container is None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
-            build_container(resolved, recognizers=recognizers, tracing=tracing) as container,
+            _given_or_built(container, resolved, recognizers, tracing) as services,
             _opened(limiter),
         ):
-            app.state.container = container
-            logger.info("InterviewAI %s ready (%d questions)", __version__, len(container.interviews.bank))
+            app.state.container = services
+            logger.info("InterviewAI %s ready (%d questions)", __version__, len(services.interviews.bank))
             yield
 
     app = FastAPI(
