@@ -22,6 +22,8 @@ _YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-ya
 
 
 async def require_admin(request: Request) -> None:
+    """Every bank route's guard: 401 `unauthorized` without an admin key when ADMIN_API_KEYS is set; open when
+    it is not."""
     keys: ApiKeys = request.app.state.admin_keys
     if keys.enabled and keys.match(presented_key(request.scope)) is None:
         raise ApiError(401, "unauthorized", ADMIN_MESSAGE)
@@ -86,6 +88,7 @@ async def _upload(request: Request) -> tuple[bytes, str]:
 
 @banks_router.get("", response_model=BanksResponse, responses=_ERRORS)
 async def list_banks(banks: BanksDep) -> BanksResponse:
+    """Every custom bank at its current version, without its document (GET one bank for that)."""
     return BanksResponse(banks=[_model(info) for info in await banks.list()])
 
 
@@ -105,6 +108,8 @@ async def create_bank(
         Query(description="The new bank's id; one is made up if omitted.", json_schema_extra=_ID_RULE),
     ] = None,
 ) -> BankModel:
+    """Upload a new bank as YAML or JSON; it is checked whole before it is stored (422 `invalid_bank` lists
+    every problem). An id that is taken is 409 `bank_exists`: replace that bank with PUT."""
     content, kind = await _upload(request)
     new_id = bank_id or "bank-" + secrets.token_hex(4)
     if await banks.exists(new_id):

@@ -33,6 +33,7 @@ PLAN_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def role_models(roles: list[RoleInfo]) -> list[RoleModel]:
+    """The roles as the roles endpoint and the interview info list them."""
     return [
         RoleModel(id=r.id, name=r.name, question_count=r.question_count, seniorities=list(r.seniorities))
         for r in roles
@@ -40,6 +41,7 @@ def role_models(roles: list[RoleInfo]) -> list[RoleModel]:
 
 
 def plan_response(plan: Plan) -> PlanResponse:
+    """A plan as the preview returns it, each question with why it was chosen."""
     return PlanResponse(
         questions=[
             PlannedQuestionModel(
