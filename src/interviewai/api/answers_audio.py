@@ -47,11 +47,11 @@ class HeardFields(BaseModel):
 
 
 class SpokenQuestionResponse(QuestionResponse, HeardFields):
-    pass
+    """The next question after a spoken answer, with what was heard."""
 
 
 class SpokenCompletionResponse(CompletionResponse, HeardFields):
-    pass
+    """The completion after a spoken last answer, with what was heard."""
 
 
 class _AnswerForm(BaseModel):
@@ -62,6 +62,7 @@ class MultipartOnlyRoute(APIRoute):
     """Matches only multipart/form-data requests; anything else goes on to the next route."""
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """The route's own match, made no match for a request that is not multipart/form-data."""
         match, child = super().matches(scope)
         if match is not Match.NONE and not _is_multipart(scope):
             return Match.NONE, {}
@@ -112,6 +113,9 @@ async def submit_spoken_answer(
     urls: UrlsDep,
     wait: Annotated[float | None, Query(ge=0, le=3600)] = None,
 ) -> SpokenQuestionResponse | SpokenCompletionResponse:
+    """Answer the current question with a recording (multipart `question_id` and `audio`): the typed answer's
+    reply plus what was heard. Not in the document on its own: `install_spoken_answers` adds its body to
+    the typed answer's operation."""
     question_id, data, content_type, filename = await _read_form(request)
     heard = await spoken.answer_recording(
         session_id, question_id, data, content_type, filename, video_wait_s=wait

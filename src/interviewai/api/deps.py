@@ -151,9 +151,11 @@ class UrlBuilder:
         return self._base + path
 
     def avatar_image(self) -> str:
+        """The absolute URL of our own drawn avatar (shown when the presenter has no picture)."""
         return self("/api/v1/media/avatar.png")
 
     def media(self, blob_name: str) -> str:
+        """The absolute URL of a blob the media routes serve (`audio/<key>.mp3`, ...)."""
         return self(f"/api/v1/media/{blob_name}")
 
 

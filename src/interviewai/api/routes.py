@@ -64,6 +64,7 @@ MINUTES_PER_QUESTION = 2.5
 
 @router.get("/health", response_model=HealthResponse, tags=["status"], operation_id="getHealth")
 async def health() -> HealthResponse:
+    """Liveness: answers while the process runs and asks no dependency (`GET /api/v1/health/ready` does)."""
     return HealthResponse(service="interviewai", version=__version__)
 
 
@@ -71,6 +72,9 @@ async def health() -> HealthResponse:
     "/avatar/status", response_model=AvatarStatusResponse, tags=["status"], operation_id="getAvatarStatus"
 )
 async def avatar_status(avatar: AvatarDep, settings: SettingsDep) -> AvatarStatusResponse:
+    """Whether questions come with video now, the provider's credits and its last failure. The credits are
+    asked for under a 3 s deadline (`credits` and `reachable` are null when the provider does not answer);
+    asking changes nothing."""
     # The status page must answer quickly even when the provider does not.
     report = await avatar.report(STATUS_PROVIDER_DEADLINE_S)
     if not report.configured:
@@ -98,6 +102,8 @@ async def avatar_status(avatar: AvatarDep, settings: SettingsDep) -> AvatarStatu
 
 @router.get("/metrics", response_model=MetricsResponse, tags=["status"], operation_id="getMetrics")
 async def metrics(speech_media: SpeechMediaDep, avatar: AvatarDep, speech: SpeechDep) -> MetricsResponse:
+    """Counters of this process since it started: syntheses, clips asked for, and each voice engine's attempts
+    and breaker. Each instance reports its own; Prometheus reads `GET /metrics` at the root."""
     return MetricsResponse(
         syntheses=speech_media.syntheses,
         clips_created=avatar.clips_created,
@@ -123,6 +129,8 @@ async def metrics(speech_media: SpeechMediaDep, avatar: AvatarDep, speech: Speec
 async def interview_info(
     interviews: InterviewsDep, avatar: AvatarDep, plans: PlansDep, settings: SettingsDep, urls: UrlsDep
 ) -> InterviewInfoResponse:
+    """What an interview with no options is: how many questions of which types, about how long it takes, the
+    presenter, and the roles a plan can target."""
     bank = interviews.bank
     assets = avatar.assets
     return InterviewInfoResponse(
@@ -139,6 +147,7 @@ async def interview_info(
 
 @router.get("/voices", response_model=VoicesResponse, tags=["status"], operation_id="listVoices")
 async def voices(speech: SpeechDep) -> VoicesResponse:
+    """The voices of the configured speech engines, and whether each can speak now."""
     found = await speech.list_voices()
     return VoicesResponse(voices=[VoiceModel(**asdict(voice)) for voice in found])
 
@@ -158,6 +167,8 @@ async def start_interview(
     urls: UrlsDep,
     options: Annotated[StartRequest | None, Body()] = None,
 ) -> StartResponse:
+    """Start a session. No body (or `{}`) is the default questions in their fixed order; options plan it for a
+    role, a level, a job ad or a custom bank, and the returned `seed` makes the same plan again."""
     plan_request = (options or StartRequest()).plan_request()
     plan = None if plan_request.is_default else await plans.plan(plan_request)
     session = await interviews.start(
@@ -192,6 +203,9 @@ async def current_question(
     encoder: QuestionEncoderDep,
     wait: WaitQuery = None,
 ) -> Response | CompletionResponse:
+    """The question to answer now, spoken, waiting up to `wait` seconds for the presenter's clip
+    (`video_status` says what came of it); asked again, the same question. After the last answer, the
+    completion; on an ended session, 409 `session_finished`."""
     delivery = await interviews.current(session_id, video_wait_s=wait)
     return delivery_http_response(delivery, urls, avatar.assets, encoder)
 
@@ -212,6 +226,9 @@ async def submit_answer(
     encoder: QuestionEncoderDep,
     wait: WaitQuery = None,
 ) -> Response | CompletionResponse:
+    """Answer the current question with text; the reply is the next question, or the completion after the last
+    one. The same answer sent again for the question just answered gets the same reply and is not recorded
+    twice; any other question's id is 409 `wrong_question`."""
     delivery = await interviews.answer(session_id, answer.question_id, answer.answer_text, video_wait_s=wait)
     return delivery_http_response(delivery, urls, avatar.assets, encoder)
 
@@ -224,6 +241,7 @@ async def submit_answer(
     operation_id="getStatus",
 )
 async def session_status(session_id: str, interviews: InterviewsDep) -> StatusResponse:
+    """Where the session stands: its state, the current question's number and the answers recorded."""
     return status_response(await interviews.status(session_id))
 
 
@@ -235,6 +253,8 @@ async def session_status(session_id: str, interviews: InterviewsDep) -> StatusRe
     operation_id="endInterview",
 )
 async def end_session(session_id: str, interviews: InterviewsDep, urls: UrlsDep) -> EndResponse:
+    """End the session now, with its summary; its kept recordings are deleted. Ending an ended session answers
+    the same."""
     session = await interviews.end(session_id)
     return EndResponse(
         message="Interview session ended.", session_id=session.id, summary=session_summary(session, urls)

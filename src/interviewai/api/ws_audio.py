@@ -33,6 +33,9 @@ Send = Callable[[str, dict[str, Any]], Awaitable[bool]]
 
 
 class AudioStart(BaseModel):
+    """`answer_audio_start`'s data: the question being answered and the format of the binary frames that
+    follow (`sample_rate` for raw pcm16 only)."""
+
     model_config = ConfigDict(extra="ignore")
 
     question_id: int = Field(strict=True, ge=1)
@@ -86,6 +89,9 @@ class AudioAnswers:
             self._live.feed(data)
 
     async def start(self, payload: dict[str, Any]) -> None:
+        """Opens the spoken answer `payload` announces and tells the client it is listening: 409
+        `audio_answer_open` while another is open, and whatever the session refuses (a wrong question, a
+        finished session)."""
         request = AudioStart.model_validate(payload)
         if self._live is not None:
             raise ApiError(
