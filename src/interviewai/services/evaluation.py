@@ -26,6 +26,10 @@ DEFAULT_EVALUATION_TIMEOUT_S = 60.0
 
 
 class EvaluationService:
+    """Feedback on answers: each stored answer is queued as a job and judged by the configured evaluator
+    (under a deadline, with one retry), and a session's report is built from what the evaluation store
+    holds."""
+
     def __init__(
         self,
         store: EvaluationStore,
@@ -57,6 +61,8 @@ class EvaluationService:
         await self._jobs.enqueue(EVALUATE_JOB, session_id=session.id, position=asked.position, answer_sha=sha)
 
     async def report(self, session_id: str) -> InterviewReport:
+        """The session's report from the evaluations stored so far, pending ones included; SessionNotFound for
+        an unknown session."""
         session = await self._sessions.get(session_id)
         if session is None:
             raise SessionNotFound(f"No interview session with id {session_id!r}.")

@@ -40,17 +40,24 @@ TOMBSTONE_RETENTION = timedelta(hours=24)
 
 
 def utc_now() -> datetime:
+    """The time now, timezone-aware in UTC (the service's default clock)."""
     return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)
 class FeedbackOptions:
+    """How a session gives feedback: at the end or after each answer, and whether an answer may earn a
+    follow-up question."""
+
     feedback: FeedbackMode = FeedbackMode.END
     follow_ups: bool = False
 
 
 @dataclass(frozen=True)
 class QuestionDelivery:
+    """The current question as delivered: the session (marked served), the question, its speech and video, and
+    how long getting them took in milliseconds."""
+
     session: InterviewSession
     asked: AskedQuestion
     speech: QuestionSpeech
@@ -65,6 +72,8 @@ class QuestionDelivery:
 
 @dataclass(frozen=True)
 class Completion:
+    """No question is left: every question of the session is answered."""
+
     session: InterviewSession
 
 
@@ -72,6 +81,10 @@ Delivery = QuestionDelivery | Completion
 
 
 class InterviewService:
+    """The interview use cases over the session store: start, deliver the current question (speech, then video
+    within the wait), record answers with at most one follow-up each, end, and expire idle sessions. Every
+    change is a compare-and-set, tried again when another request changed the session at the same moment."""
+
     def __init__(
         self,
         store: SessionStore,
@@ -107,6 +120,7 @@ class InterviewService:
 
     @property
     def bank(self) -> QuestionBank:
+        """The default questions: a session started without a plan asks these, in order."""
         return self._bank
 
     async def start(
@@ -153,9 +167,12 @@ class InterviewService:
         return session
 
     async def status(self, session_id: str) -> InterviewSession:
+        """The live session: SessionNotFound for an unknown id, SessionExpired for one idle past the timeout."""
         return await self._load_active(session_id)
 
     async def current(self, session_id: str, video_wait_s: float | None = None) -> Delivery:
+        """The current question delivered, or the completion; SessionFinished for an ended session.
+        `video_wait_s` (seconds, capped by the configured wait) is how long to wait for the clip."""
         session = await self._load_active(session_id)
         if session.state is SessionState.ENDED:
             raise SessionFinished(f"Session {session_id} was ended; start a new interview.")
@@ -170,6 +187,9 @@ class InterviewService:
         *,
         speech: SpokenAnswer | None = None,
     ) -> Delivery:
+        """Records `answer_text` (with what was heard, for a spoken answer) as the answer to `question_id`,
+        then delivers the next step. The same answer again to the question just answered changes nothing;
+        another question's id is WrongQuestion. Queuing the evaluation never fails the answer."""
         chosen: dict[int, FollowUp | None] = {}
 
         async def attempt() -> InterviewSession:
@@ -227,6 +247,8 @@ class InterviewService:
                 logger.exception("could not queue the evaluation of %s question %d", session.id, question_id)
 
     async def end(self, session_id: str) -> InterviewSession:
+        """Ends the session (ending twice is ending once), then tells the end listeners (the recordings go)."""
+
         async def attempt() -> InterviewSession:
             session = await self._load_active(session_id)
             ended = session.end(self._clock())
@@ -242,6 +264,8 @@ class InterviewService:
         return session
 
     async def expire_idle_sessions(self) -> int:
+        """Expires the sessions idle past the timeout (their content goes, a tombstone stays for a day) and
+        returns how many."""
         now = self._clock()
         expired = await self._store.expire_inactive(
             now - self._timeout, now - self._timeout - TOMBSTONE_RETENTION

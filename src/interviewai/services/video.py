@@ -37,6 +37,9 @@ RENDER_REQUEUE_MARGIN_S = 30.0
 
 @dataclass(frozen=True)
 class VideoOutcome:
+    """What came of a question's clip: its status, its blob name when ready, why there is none
+    (`fallback_reason`), and whether the cache had it without waiting."""
+
     status: VideoStatus
     blob_name: str | None = None
     fallback_reason: str | None = None
@@ -46,17 +49,24 @@ class VideoOutcome:
 
 @dataclass(frozen=True)
 class FailureNote:
+    """A failure of the video provider as the status page and the shared board show it (`at`: epoch seconds)."""
+
     category: str
     message: str
     at: float
 
     @property
     def reason(self) -> str:
+        """The failure as a question's `fallback_reason`: `d-id: <category>: <message>`."""
         return f"d-id: {self.category}: {self.message}"
 
 
 @dataclass(frozen=True)
 class AvatarSettings:
+    """How clips are made: the presenter, whether it speaks our audio or the provider's voice, the generation
+    deadline (seconds), whether clips are cached, and how long a 429 without Retry-After pauses new clips
+    (seconds)."""
+
     presenter_id: str
     use_own_audio: bool
     provider_voice: str
@@ -79,11 +89,15 @@ class AvatarReport:
 
     @property
     def reachable(self) -> bool | None:
+        """Whether the provider answered for credits just now; None when video is not configured."""
         return (self.credits is not None) if self.configured else None
 
 
 @dataclass
 class PresenterAssets:
+    """Our copies of the presenter's picture and idle loop (blob names), and the provider's idle-loop URL
+    until ours is made; None until fetched."""
+
     image_blob: str | None = None
     idle_blob: str | None = None
     source_idle_url: str | None = None
@@ -123,6 +137,7 @@ class AvatarService:
 
     @property
     def configured(self) -> bool:
+        """Whether a video provider is configured (DID_API_KEY set, AVATAR_MODE not audio_only)."""
         return self._renderer is not None
 
     @property
@@ -137,6 +152,7 @@ class AvatarService:
 
     @property
     def disabled_by(self) -> FailureNote | None:
+        """The permanent failure that switched video off until a probe succeeds; None while video is on."""
         return self._disabled_by
 
     async def video_for(self, text: str, speech: QuestionSpeech, wait_s: float) -> VideoOutcome:
@@ -329,6 +345,8 @@ class AvatarService:
         self._disabled_by = note
 
     def switch_on(self) -> None:
+        """Video on again: the shared board no longer says the provider is down (another instance's probe
+        succeeded)."""
         self._disabled_by = None
 
     @property
@@ -337,6 +355,7 @@ class AvatarService:
         return self._paused_until
 
     def pause_until(self, until: float) -> None:
+        """Asks for no clip until `until` (epoch seconds); a longer pause already set is kept."""
         self._paused_until = max(self._paused_until, until)
 
     def _record_failure(self, error: ProviderError) -> None:
