@@ -35,6 +35,8 @@ class QuestionEncoder:
         self._spoken: BytesBoundedLru[str, tuple[SpokenAudio, dict[str, bytes]]] = BytesBoundedLru(max_bytes)
 
     def encode(self, delivery: QuestionDelivery, urls: UrlBuilder, assets: PresenterAssets | None) -> bytes:
+        """The question's response body as JSON bytes, fields in the model's order; the spoken part comes from
+        the cache when this audio was encoded before."""
         values = question_fields(delivery, urls, assets)
         spoken = self._spoken_json(delivery.speech)
         parts = [
@@ -55,6 +57,7 @@ class QuestionEncoder:
 
 
 async def get_question_encoder(request: Request) -> QuestionEncoder:
+    """The app's one encoder (made by create_app, shared by every request of the process)."""
     encoder: QuestionEncoder = request.app.state.question_encoder
     return encoder
 

@@ -93,6 +93,8 @@ class ClientMessage(BaseModel):
 
 @dataclass(frozen=True)
 class InterviewRequest:
+    """An interview request waiting its turn on the socket: its type and, for `answer`, the validated answer."""
+
     type: str
     answer: AnswerRequest | None = None
 
@@ -108,9 +110,11 @@ class Throttle:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
     async def allow_message(self, socket_id: str) -> bool:
+        """Counts one message of the socket; False past MESSAGE_RATE (that message gets `rate_limited`)."""
         return await self._limiter.hit(MESSAGE_RATE, "message", socket_id)
 
     async def allow_refusal(self, socket_id: str) -> bool:
+        """Counts one refusal of the socket; False past REFUSAL_LIMIT (the socket is then closed with 1008)."""
         return await self._limiter.hit(REFUSAL_LIMIT, "refusal", socket_id)
 
 
@@ -170,6 +174,10 @@ class InterviewConnection:
         return f"ws:{self.id}:"
 
     async def serve(self, resume_session_id: str | None) -> None:
+        """Runs the socket to its end: accepts it, starts or resumes the session, sends `session_info`, then
+        reads, answers and heartbeats until either side leaves, and cancels every task of the socket before
+        closing it with 1000. A session that cannot be opened is reported and closed with its error's close
+        code."""
         await self._ws.accept()
         self._open = True
         try:
