@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from interviewai.domain.avatar import ClipRequest, ClipStatus, Credits, Presenter
+from interviewai.domain.blobs import ByteRange, ByteSpan
 from interviewai.domain.errors import ConcurrentUpdate, ProviderError
 from interviewai.domain.media_index import Claim, MediaEntry, MediaState
-from interviewai.domain.ports import BlobStore, JobHandler, MediaIndex, SessionStore
+from interviewai.domain.ports import BlobRead, BlobStore, JobHandler, MediaIndex, SessionStore
 from interviewai.domain.session import InterviewSession, SessionState
 from interviewai.domain.speech import SpokenAudio, VisemeTiming, VoiceInfo, VoiceSettings, WordTiming
 from interviewai.services.media import SpeechMediaService
@@ -58,7 +59,7 @@ class FakeSynthesizer:
 
 
 class CountingBlobStore:
-    """A real BlobStore with its calls counted by method name (`reads` sums get, size and exists)."""
+    """A real BlobStore with its calls counted by method name (`reads` sums get, size, exists and open)."""
 
     def __init__(self, inner: BlobStore) -> None:
         self.inner = inner
@@ -66,7 +67,7 @@ class CountingBlobStore:
 
     @property
     def reads(self) -> int:
-        return self.calls["get"] + self.calls["size"] + self.calls["exists"]
+        return self.calls["get"] + self.calls["size"] + self.calls["exists"] + self.calls["open"]
 
     async def put(self, name: str, data: bytes) -> None:
         self.calls["put"] += 1
@@ -75,6 +76,10 @@ class CountingBlobStore:
     async def get(self, name: str) -> bytes | None:
         self.calls["get"] += 1
         return await self.inner.get(name)
+
+    async def open(self, name: str, wanted: ByteRange | None = None) -> BlobRead | None:
+        self.calls["open"] += 1
+        return await self.inner.open(name, wanted)
 
     async def exists(self, name: str) -> bool:
         self.calls["exists"] += 1
@@ -272,6 +277,23 @@ class MemorySessionStore:
         return expired
 
 
+class MemoryRead:
+    """A BlobRead of bytes in memory: one chunk."""
+
+    def __init__(self, span: ByteSpan, data: bytes) -> None:
+        self.span = span
+        self._data = data
+        self.closed = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        if self._data and not self.closed:
+            yield self._data
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
 class MemoryBlobStore:
     """A BlobStore in a dict (`data`); wrap it in CountingBlobStore to count its calls."""
 
@@ -283,6 +305,13 @@ class MemoryBlobStore:
 
     async def get(self, name: str) -> bytes | None:
         return self.data.get(name)
+
+    async def open(self, name: str, wanted: ByteRange | None = None) -> BlobRead | None:
+        found = self.data.get(name)
+        if found is None:
+            return None
+        span = ByteSpan.whole(len(found)) if wanted is None else wanted.within(name, len(found))
+        return MemoryRead(span, found[span.first : span.last + 1])
 
     async def exists(self, name: str) -> bool:
         return name in self.data

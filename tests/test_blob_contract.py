@@ -20,10 +20,12 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from interviewai.adapters.blobs.files import FileBlobStore, UnsafeBlobName
+from descriptors import descriptors_open_on
+from interviewai.adapters.blobs.files import FileBlobStore
 from interviewai.adapters.blobs.s3 import S3BlobStore
-from interviewai.domain.errors import ProviderCategory, ProviderError, UnsatisfiableRange
-from interviewai.domain.ports import BlobStore
+from interviewai.domain.blobs import ByteRange, ByteSpan
+from interviewai.domain.errors import ProviderCategory, ProviderError, UnsafeBlobName, UnsatisfiableRange
+from interviewai.domain.ports import BlobRead, BlobStore
 from moto_s3 import ACCESS_KEY_ID, SECRET_ACCESS_KEY, MotoServer, moto_server, offline_aws_environment  # noqa: F401
 
 FIVE_MB = 5 * 1024 * 1024
@@ -130,78 +132,171 @@ async def test_unsafe_names_are_rejected_by_every_operation(store: BlobStore, na
         await store.exists(name)
     with pytest.raises(UnsafeBlobName):
         await store.size(name)
+    with pytest.raises(UnsafeBlobName):
+        await store.open(name)
 
 
-# --- S3 only: streaming, presigned URLs, failures ----------------------------------------------------
+# --- the contract: reading for serving (BlobReader) ------------------------------------------------
 
 
-async def test_streams_a_blob_whole_with_its_metadata(s3: S3BlobStore) -> None:
+async def read_through(read: BlobRead | None) -> bytes:
+    assert read is not None
+    try:
+        return b"".join([chunk async for chunk in read.chunks()])
+    finally:
+        await read.aclose()
+
+
+async def test_opens_a_blob_whole_and_streams_it_in_chunks(store: BlobStore) -> None:
     payload = os.urandom(300_000)
+    await store.put("video/stream.mp4", payload)
+
+    read = await store.open("video/stream.mp4")
+    assert read is not None
+    assert read.span == ByteSpan(0, len(payload) - 1, len(payload)) and not read.span.is_partial
+    chunks = [chunk async for chunk in read.chunks()]
+    await read.aclose()
+    await read.aclose()  # twice is fine
+    assert b"".join(chunks) == payload
+    assert len(chunks) >= 2, "streamed, not read whole"
+
+
+TEN_K = 10_000
+
+
+@pytest.mark.parametrize(
+    ("wanted", "expected"),
+    [
+        pytest.param(ByteRange(0, 0), slice(0, 1), id="first-byte"),
+        pytest.param(ByteRange(TEN_K - 1), slice(TEN_K - 1, None), id="last-byte"),
+        pytest.param(ByteRange(0), slice(0, None), id="all-as-a-range"),
+        pytest.param(ByteRange(0, TEN_K - 1), slice(0, None), id="all-to-the-last-byte"),
+        pytest.param(ByteRange(1000, 1999), slice(1000, 2000), id="middle"),
+        pytest.param(ByteRange(9990, 50_000), slice(9990, None), id="past-the-end-is-clipped"),
+        pytest.param(ByteRange(5, 5), slice(5, 6), id="one-byte"),
+        pytest.param(ByteRange.tail(10), slice(TEN_K - 10, None), id="suffix"),
+        pytest.param(ByteRange.tail(TEN_K + 5), slice(0, None), id="suffix-longer-than-the-blob"),
+    ],
+)
+async def test_opens_a_byte_range(store: BlobStore, wanted: ByteRange, expected: slice) -> None:
+    payload = os.urandom(TEN_K)
+    await store.put("audio/ranged.mp3", payload)
+
+    read = await store.open("audio/ranged.mp3", wanted)
+    assert read is not None
+    want = payload[expected]
+    first = expected.start
+    assert read.span == ByteSpan(first, first + len(want) - 1, TEN_K)
+    assert read.span.length == len(want)
+    assert await read_through(read) == want
+
+
+@pytest.mark.parametrize(
+    "wanted",
+    [
+        pytest.param(ByteRange(10), id="at-the-end"),
+        pytest.param(ByteRange(11, 20), id="past-the-end"),
+        pytest.param(ByteRange(5, 4), id="inverted"),
+        pytest.param(ByteRange.tail(0), id="empty-suffix"),
+    ],
+)
+async def test_a_range_with_none_of_the_blob_is_unsatisfiable_and_says_the_size(
+    store: BlobStore, wanted: ByteRange
+) -> None:
+    await store.put("audio/short.mp3", b"0123456789")
+
+    with pytest.raises(UnsatisfiableRange) as raised:
+        await store.open("audio/short.mp3", wanted)
+    assert raised.value.size == 10
+
+
+async def test_an_empty_blob_opens_whole_and_no_range_fits_it(store: BlobStore) -> None:
+    await store.put("audio/empty.mp3", b"")
+
+    read = await store.open("audio/empty.mp3")
+    assert read is not None
+    assert (read.span.length, read.span.size, read.span.is_partial) == (0, 0, False)
+    assert await read_through(read) == b""
+    for wanted in (ByteRange(0), ByteRange(0, 10), ByteRange.tail(1)):
+        with pytest.raises(UnsatisfiableRange) as raised:
+            await store.open("audio/empty.mp3", wanted)
+        assert raised.value.size == 0
+
+
+@pytest.mark.parametrize(
+    "wanted", [None, ByteRange(0, 10), ByteRange(100), ByteRange(5, 4), ByteRange.tail(3)]
+)
+async def test_a_missing_blob_opens_as_none_whatever_the_range(
+    store: BlobStore, wanted: ByteRange | None
+) -> None:
+    await store.put("audio/present.mp3", b"x")
+
+    assert await store.open("audio/absent.mp3", wanted) is None
+
+
+async def test_reads_stopped_early_and_closed_release_what_they_hold(store: BlobStore) -> None:
+    payload = os.urandom(2_000_000)
+    await store.put("video/big.mp4", payload)
+
+    # More reads than S3's connection pool holds: leaked connections would make this hang.
+    for _ in range(30):
+        read = await store.open("video/big.mp4")
+        assert read is not None
+        async for _chunk in read.chunks():
+            break
+        await read.aclose()
+    assert await read_through(await store.open("video/big.mp4")) == payload
+
+
+async def test_a_file_read_closes_its_file_at_the_end_or_when_closed(tmp_path: Path) -> None:
+    files = FileBlobStore(tmp_path / "blobs")
+    await files.put("audio/a.mp3", os.urandom(200_000))
+    path = files.path_for("audio/a.mp3")
+
+    whole = await files.open("audio/a.mp3")
+    assert whole is not None and descriptors_open_on(path) == 1
+    async for _chunk in whole.chunks():
+        pass
+    assert descriptors_open_on(path) == 0, "read to the end: closed without being asked"
+
+    early = await files.open("audio/a.mp3", ByteRange(10))
+    assert early is not None
+    async for _chunk in early.chunks():
+        break
+    await early.aclose()
+    assert descriptors_open_on(path) == 0
+
+    with pytest.raises(UnsatisfiableRange):
+        await files.open("audio/a.mp3", ByteRange(200_000))
+    assert descriptors_open_on(path) == 0, "a refused range leaves no file open"
+
+
+async def test_a_file_read_keeps_the_bytes_it_opened_when_the_blob_is_replaced(tmp_path: Path) -> None:
+    files = FileBlobStore(tmp_path / "blobs")
+    await files.put("video/clip.mp4", b"first" * 30_000)
+
+    read = await files.open("video/clip.mp4")
+    await files.put("video/clip.mp4", b"second")
+    assert await read_through(read) == b"first" * 30_000
+
+
+# --- S3 only: stream metadata, presigned URLs, failures ----------------------------------------------
+
+
+async def test_an_s3_stream_has_the_object_metadata(s3: S3BlobStore) -> None:
+    payload = os.urandom(50_000)
     await s3.put("video/stream.mp4", payload)
 
-    stream = await s3.open_stream("video/stream.mp4")
+    stream = await s3.open("video/stream.mp4")
     assert stream is not None
     async with stream:
-        assert (stream.content_length, stream.total_size) == (len(payload), len(payload))
-        assert (stream.first_byte, stream.last_byte, stream.is_partial) == (0, len(payload) - 1, False)
         assert stream.content_type == "video/mp4"
-        chunks = [chunk async for chunk in stream.chunks(chunk_size=64 * 1024)]
-    assert b"".join(chunks) == payload
-    assert len(chunks) >= 2
+        assert await stream.read_all() == payload
 
     metadata = await s3.metadata("video/stream.mp4")
     assert metadata is not None
     assert metadata[0] == len(payload)
     assert metadata[1] == stream.etag and stream.etag
-
-
-@pytest.mark.parametrize(
-    ("first_byte", "last_byte", "expected"),
-    [
-        pytest.param(0, 99, slice(0, 100), id="head"),
-        pytest.param(1000, 1999, slice(1000, 2000), id="middle"),
-        pytest.param(9000, None, slice(9000, None), id="open-ended"),
-        pytest.param(9990, 50_000, slice(9990, None), id="past-the-end-is-clipped"),
-        pytest.param(5, 5, slice(5, 6), id="one-byte"),
-    ],
-)
-async def test_streams_a_byte_range(
-    s3: S3BlobStore, first_byte: int, last_byte: int | None, expected: slice
-) -> None:
-    payload = os.urandom(10_000)
-    await s3.put("audio/ranged.mp3", payload)
-
-    stream = await s3.open_stream("audio/ranged.mp3", first_byte, last_byte)
-    assert stream is not None
-    want = payload[expected]
-    assert await stream.read_all() == want
-    assert (stream.first_byte, stream.last_byte) == (first_byte, first_byte + len(want) - 1)
-    assert stream.content_length == len(want)
-    assert stream.total_size == len(payload)
-    assert stream.is_partial
-
-
-async def test_a_range_past_the_end_or_of_a_missing_blob(s3: S3BlobStore) -> None:
-    await s3.put("audio/short.mp3", b"0123456789")
-
-    with pytest.raises(UnsatisfiableRange):
-        await s3.open_stream("audio/short.mp3", 10)
-    assert await s3.open_stream("audio/missing.mp3", 0, 10) is None
-    assert await s3.metadata("audio/missing.mp3") is None
-    with pytest.raises(ValueError, match="bad byte range"):
-        await s3.open_stream("audio/short.mp3", 5, 4)
-
-
-async def test_a_stream_abandoned_early_frees_its_connection(s3: S3BlobStore) -> None:
-    await s3.put("video/big.mp4", os.urandom(2_000_000))
-
-    for _ in range(30):  # more than the pool holds: leaked connections would make this hang
-        stream = await s3.open_stream("video/big.mp4")
-        assert stream is not None
-        async with stream:
-            async for _chunk in stream.chunks(1024):
-                break
-    assert await s3.size("video/big.mp4") == 2_000_000
 
 
 async def test_presigned_url_is_fetchable_without_credentials(s3: S3BlobStore) -> None:
@@ -298,7 +393,7 @@ async def test_a_stopped_server_is_a_connectivity_error_within_the_deadline(
         await store.put("audio/a.mp3", b"x")  # a pooled keep-alive connection now exists
         server.stop()
 
-        for call in (store.get, store.exists, store.size, store.open_stream):
+        for call in (store.get, store.exists, store.size, store.open):
             started = time.monotonic()
             with pytest.raises(ProviderError) as raised:
                 await call("audio/a.mp3")

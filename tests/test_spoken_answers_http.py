@@ -108,7 +108,17 @@ async def test_a_whole_interview_by_voice(
         assert metrics["words_per_minute"] == pytest.approx(len(words) / metrics["speaking_s"] * 60, abs=0.2)
         assert 100 <= metrics["words_per_minute"] <= 260
         kept = await app.client.get(asked["answer_audio_url"])
-        assert kept.status_code == 200 and kept.content == uploads[asked["question_id"]]
+        sent = uploads[asked["question_id"]]
+        assert kept.status_code == 200 and kept.content == sent
+        # Served like the other media (ETag, one byte range), but private: it is the candidate's voice.
+        assert kept.headers["cache-control"] == "private, max-age=3600"
+        part = await app.client.get(asked["answer_audio_url"], headers={"Range": "bytes=4-11"})
+        assert part.status_code == 206 and part.content == sent[4:12]
+        assert part.headers["content-range"] == f"bytes 4-11/{len(sent)}"
+        cached = await app.client.get(
+            asked["answer_audio_url"], headers={"If-None-Match": kept.headers["etag"]}
+        )
+        assert cached.status_code == 304
     speech = summary["speech_summary"]
     assert speech["spoken_answers"] == len(ANSWERS)
     assert speech["average_words_per_minute"] == pytest.approx(

@@ -8,8 +8,10 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -39,6 +41,7 @@ from interviewai.adapters.store.sql import SqlSessionStore
 from interviewai.background import BackgroundTasks
 from interviewai.domain.ports import (
     AnswerEvaluator,
+    BlobReader,
     BlobStore,
     ChatModel,
     Embedder,
@@ -205,6 +208,11 @@ def build_chat_model(settings: Settings) -> OpenAiChatModel | None:
     )
 
 
+def packaged_media_reader() -> BlobReader:
+    """The package's resources directory as a read-only media source."""
+    return FileBlobStore(Path(str(resources.files("interviewai.resources"))))
+
+
 async def open_blob_store(settings: Settings, stack: contextlib.AsyncExitStack) -> BlobStore:
     """Local files (embedded default) or an S3-compatible bucket (BLOB_STORE=s3), closed with the stack."""
     if settings.blob_store == "files":
@@ -309,6 +317,8 @@ class Container:
     gauges: GaugePublisher
     # The configured OpenAI-compatible chat model; None when LLM_API_URL is empty.
     chat_model: ChatModel | None = None
+    # Media shipped in the package (the avatar image), served like the stored media.
+    packaged_media: BlobReader = field(default_factory=packaged_media_reader)
 
 
 def build_evaluator(

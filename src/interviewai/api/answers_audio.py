@@ -20,12 +20,15 @@ from starlette.datastructures import UploadFile
 from starlette.routing import Match
 from starlette.types import Scope
 
-from interviewai.api.deps import AvatarDep, SpokenDep, UrlsDep
+from interviewai.api.deps import AvatarDep, MediaDep, SpokenDep, UrlsDep
 from interviewai.api.errors import ApiError
+from interviewai.api.media_responses import MEDIA_RESPONSES, media_response
+from interviewai.api.openapi import error_responses
 from interviewai.api.presenters import delivery_response
 from interviewai.api.schemas import CompletionResponse, ErrorResponse, QuestionResponse
 from interviewai.api.speech_presenters import recording_path
 from interviewai.api.speech_schemas import SpeechMetricsModel, TranscriptWordModel
+from interviewai.domain.errors import RecordingNotFound
 from interviewai.domain.recognition import SUPPORTED_FORMATS as SUPPORTED
 from interviewai.services.transcription import SpokenDelivery
 from interviewai.settings import Settings
@@ -173,13 +176,30 @@ async def _read_form(request: Request) -> tuple[int, bytes, str | None, str | No
 @recording_router.get(
     "/interview/{session_id}/answers/{question_id}/audio",
     response_class=Response,
-    responses={404: {"model": ErrorResponse, "description": "`recording_not_found` or unknown session"}},
+    responses={
+        **MEDIA_RESPONSES,
+        404: {"model": ErrorResponse, "description": "`recording_not_found` or unknown session"},
+        **error_responses(416),
+    },
     tags=["interview"],
 )
-async def answer_recording(session_id: str, question_id: int, spoken: SpokenDep) -> Response:
-    """The kept recording of a spoken answer, as it was sent (WAV for raw PCM streams)."""
-    data, media_type = await spoken.recording(session_id, question_id)
-    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
+async def answer_recording(
+    session_id: str, question_id: int, request: Request, spoken: SpokenDep, media: MediaDep
+) -> Response:
+    """The kept recording of a spoken answer, as it was sent (WAV for raw PCM streams), streamed with an
+    ETag and byte ranges like the other media."""
+    name, media_type = await spoken.recording(session_id, question_id)
+    return await media_response(
+        request,
+        media,
+        name,
+        media_type,
+        # The name ends in the recording's position and content hash, so it names these bytes only.
+        etag=f'"{name.rsplit("/", 1)[-1].split(".")[0]}"',
+        missing=RecordingNotFound(f"The recording of question {question_id} is no longer kept."),
+        # Session-scoped, and deleted when the session ends: private, and not for long.
+        cache_control="private, max-age=3600",
+    )
 
 
 def install_spoken_answers(app: FastAPI) -> None:

@@ -18,6 +18,7 @@ from starlette.requests import HTTPConnection
 
 from interviewai.background import BackgroundTasks
 from interviewai.container import Container
+from interviewai.domain.ports import BlobReader
 from interviewai.observability.gauges import GaugePublisher
 from interviewai.services.banks import BankService
 from interviewai.services.evaluation import EvaluationService
@@ -35,14 +36,6 @@ def container_of(connection: HTTPConnection) -> Container:
     """The container the lifespan put on the app (create_app's, or the one a test handed it)."""
     container: Container = connection.app.state.container
     return container
-
-
-async def get_container(connection: HTTPConnection) -> Container:
-    """The whole container: only for the media route until it takes its blob store as its own dependency."""
-    return container_of(connection)
-
-
-ContainerDep = Annotated[Container, Depends(get_container)]
 
 
 async def get_settings(connection: HTTPConnection) -> Settings:
@@ -139,6 +132,22 @@ async def get_tasks(connection: HTTPConnection) -> BackgroundTasks:
 
 
 TasksDep = Annotated[BackgroundTasks, Depends(get_tasks)]
+
+
+async def get_media(connection: HTTPConnection) -> BlobReader:
+    """Stored media read for serving: question audio, clips, presenter assets, kept recordings."""
+    return container_of(connection).blobs
+
+
+MediaDep = Annotated[BlobReader, Depends(get_media)]
+
+
+async def get_packaged_media(connection: HTTPConnection) -> BlobReader:
+    """Media shipped in the package (the avatar image), served like the stored media."""
+    return container_of(connection).packaged_media
+
+
+PackagedMediaDep = Annotated[BlobReader, Depends(get_packaged_media)]
 
 
 class UrlBuilder:

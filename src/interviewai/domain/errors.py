@@ -59,14 +59,16 @@ class UnsafeBlobName(DomainError, ValueError):
 
 
 class UnsatisfiableRange(DomainError, ValueError):
-    """The requested byte range starts at or past the end of the blob (HTTP 416)."""
+    """The requested byte range covers none of the blob: it starts at or past the end, or is inverted (HTTP
+    416). `size` is the blob's size when the store knows it (the 416 says it in `Content-Range`)."""
 
     code = "range_not_satisfiable"
 
-    def __init__(self, name: str, first_byte: int) -> None:
-        super().__init__(f"{name}: range starting at byte {first_byte} is past the end")
+    def __init__(self, name: str, first_byte: int, *, size: int | None = None) -> None:
+        super().__init__(f"{name}: no bytes of the blob in the range starting at byte {first_byte}")
         self.name = name
         self.first_byte = first_byte
+        self.size = size
 
 
 class ProviderCategory(enum.Enum):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from interviewai.domain.avatar import ClipRequest, ClipStatus, Credits, Presenter
 from interviewai.domain.banks import StoredBank
+from interviewai.domain.blobs import ByteRange, ByteSpan
 from interviewai.domain.chat import ChatMessage, JsonReply
 from interviewai.domain.evaluation import AnswerToJudge, Evaluation, EvaluationRecord
 from interviewai.domain.media import VoiceIdentity
@@ -149,7 +150,35 @@ class SessionStore(Protocol):
         ...
 
 
-class BlobStore(Protocol):
+class BlobRead(Protocol):
+    """An open read of a blob, or of a byte range of it: iterate `chunks()` once, then `aclose()` (also when
+    stopping early: it releases the file or the connection)."""
+
+    @property
+    def span(self) -> ByteSpan:
+        """Which bytes of the blob the chunks are, and the blob's whole size."""
+        ...
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        """The bytes of `span`, in order, as they are read (never the whole blob in memory at once)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the read holds; safe to call twice."""
+        ...
+
+
+class BlobReader(Protocol):
+    """Streams stored media out: the whole blob or one byte range, as the API serves it."""
+
+    async def open(self, name: str, wanted: ByteRange | None = None) -> BlobRead | None:
+        """Start reading `name` whole, or the bytes `wanted`. None when the blob does not exist;
+        UnsatisfiableRange (with the blob's size) when `wanted` covers none of it; UnsafeBlobName for a
+        name that could leave the store."""
+        ...
+
+
+class BlobStore(BlobReader, Protocol):
     """Immutable named blobs (media files); writes are atomic, reads never see a partial blob."""
 
     async def put(self, name: str, data: bytes) -> None:

@@ -139,17 +139,15 @@ class SpokenAnswerService:
         )
         return SpokenDelivery(delivery, transcript.text, speech)
 
-    async def recording(self, session_id: str, question_id: int) -> tuple[bytes, str]:
-        """The kept recording of a spoken answer and its media type; SessionNotFound-like 404s otherwise."""
+    async def recording(self, session_id: str, question_id: int) -> tuple[str, str]:
+        """The blob name of a spoken answer's kept recording and its media type (the API streams it);
+        RecordingNotFound, or SessionNotFound-like 404s, otherwise."""
         session = await self._interviews.status(session_id)
         asked = next((q for q in session.questions if q.question.id == question_id), None)
         speech = asked.speech if asked is not None else None
         if speech is None or speech.audio_blob is None:
             raise RecordingNotFound(f"Question {question_id} of this session has no kept recording.")
-        data = await self._blobs.get(speech.audio_blob)
-        if data is None:
-            raise RecordingNotFound(f"The recording of question {question_id} is no longer kept.")
-        return data, speech.audio_type or "application/octet-stream"
+        return speech.audio_blob, speech.audio_type or "application/octet-stream"
 
     async def forget(self, session_id: str) -> None:
         """Delete every recording of a session (it was ended or swept)."""

@@ -1,16 +1,22 @@
-"""BlobStore on a local directory: atomic writes (temp file + rename), names confined to the root."""
+"""BlobStore on a local directory: atomic writes (temp file + rename), names confined to the root, reads
+streamed in chunks off the event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import re
+import stat
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+from interviewai.domain.blobs import ByteRange, ByteSpan
 from interviewai.domain.errors import UnsafeBlobName
 
-__all__ = ["FileBlobStore", "UnsafeBlobName", "check_blob_name"]
+__all__ = ["FileBlobStore", "FileRead", "check_blob_name"]
+
+CHUNK_SIZE = 64 * 1024
 
 # Names are produced by the server ("audio/<sha256>.mp3"), never taken raw from a request.
 _SAFE_NAME = re.compile(r"^[a-z0-9_-]+(/[A-Za-z0-9_-]+)*\.[a-z0-9]+$")
@@ -21,6 +27,38 @@ def check_blob_name(name: str) -> str:
     if not _SAFE_NAME.match(name):
         raise UnsafeBlobName(name)
     return name
+
+
+class FileRead:
+    """An open read of one file (or a byte range of it). The file is opened before the first byte is sent,
+    so a blob replaced meanwhile (a rename) is still read whole as it was."""
+
+    def __init__(self, fd: int, span: ByteSpan, chunk_size: int = CHUNK_SIZE) -> None:
+        self.span = span
+        self._fd = fd
+        self._chunk_size = chunk_size
+        self._closed = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The span's bytes, one positioned read per chunk in a worker thread; closes the file at the end."""
+        position, end = self.span.first, self.span.last + 1
+        try:
+            while position < end and not self._closed:
+                chunk = await asyncio.to_thread(
+                    os.pread, self._fd, min(self._chunk_size, end - position), position
+                )
+                if not chunk:
+                    return
+                position += len(chunk)
+                yield chunk
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the file (safe to call twice; needed when a reader stops early)."""
+        if not self._closed:
+            self._closed = True
+            os.close(self._fd)
 
 
 class FileBlobStore:
@@ -49,6 +87,21 @@ class FileBlobStore:
             return await asyncio.to_thread(path.read_bytes)
         except FileNotFoundError:
             return None
+
+    async def open(self, name: str, wanted: ByteRange | None = None) -> FileRead | None:
+        """Open the file (in a thread) and check `wanted` against its size; None when it does not exist,
+        UnsatisfiableRange with its size for a range with none of its bytes."""
+        path = self.path_for(name)
+        opened = await asyncio.to_thread(_open_regular_file, path)
+        if opened is None:
+            return None
+        fd, size = opened
+        try:
+            span = ByteSpan.whole(size) if wanted is None else wanted.within(name, size)
+        except BaseException:
+            os.close(fd)
+            raise
+        return FileRead(fd, span)
 
     async def exists(self, name: str) -> bool:
         """True when the file exists (checked in a thread)."""
@@ -94,3 +147,16 @@ class FileBlobStore:
         except BaseException:
             Path(temp_name).unlink(missing_ok=True)
             raise
+
+
+def _open_regular_file(path: Path) -> tuple[int, int] | None:
+    """(descriptor, size) of the regular file at `path`; None when there is none."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        return None
+    return fd, info.st_size

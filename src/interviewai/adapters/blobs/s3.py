@@ -32,6 +32,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from interviewai.adapters.blobs.files import check_blob_name
 from interviewai.deadlines import deadline
+from interviewai.domain.blobs import ByteRange, ByteSpan
 from interviewai.domain.errors import ProviderCategory, ProviderError, UnsatisfiableRange
 
 if TYPE_CHECKING:
@@ -78,8 +79,8 @@ _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 class BlobStream:
     """An open read of one blob (or one byte range of it); iterate `chunks()`, then close.
 
-    `first_byte`..`last_byte` are inclusive positions, as in HTTP Content-Range; `content_length` is how
-    many bytes this stream yields and `total_size` the whole blob's size.
+    `span` says which bytes of the blob the stream yields (inclusive positions, as in HTTP Content-Range)
+    and the blob's whole size.
     """
 
     def __init__(
@@ -87,33 +88,23 @@ class BlobStream:
         name: str,
         body: StreamingBody,
         *,
-        content_length: int,
-        total_size: int,
-        first_byte: int,
+        span: ByteSpan,
         etag: str | None,
         content_type: str | None,
         chunk_timeout_s: float,
     ) -> None:
         self.name = name
-        self.content_length = content_length
-        self.total_size = total_size
-        self.first_byte = first_byte
-        self.last_byte = first_byte + content_length - 1
+        self.span = span
         self.etag = etag
         self.content_type = content_type
         self._body = body
         self._chunk_timeout_s = chunk_timeout_s
         self._closed = False
 
-    @property
-    def is_partial(self) -> bool:
-        """True when the stream is a byte range rather than the whole object."""
-        return self.content_length != self.total_size
-
     async def chunks(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[bytes]:
         """Yield the bytes as they arrive; each read has its own deadline. Closes the stream at the end."""
         try:
-            while True:
+            while not self._closed:
                 try:
                     async with deadline(self._chunk_timeout_s):
                         chunk = await self._body.read(chunk_size)
@@ -209,7 +200,7 @@ class S3BlobStore:
 
     async def get(self, name: str) -> bytes | None:
         """Whole-object GetObject read into memory; None when the key does not exist."""
-        stream = await self.open_stream(name)
+        stream = await self.open(name)
         if stream is None:
             return None
         return await stream.read_all()
@@ -249,21 +240,16 @@ class S3BlobStore:
             raise _translate(error, f"list {prefix}") from error
         return found
 
-    # --- beyond the port: serving media ----------------------------------------------------------------
-
-    async def open_stream(
-        self, name: str, first_byte: int = 0, last_byte: int | None = None
-    ) -> BlobStream | None:
-        """Start reading `name`, or bytes `first_byte`..`last_byte` of it (inclusive, as in an HTTP Range;
-        a `last_byte` past the end is clipped to it). None when the blob does not exist; raises
-        UnsatisfiableRange when `first_byte` is at or past its end."""
+    async def open(self, name: str, wanted: ByteRange | None = None) -> BlobStream | None:
+        """Start reading `name`, or the bytes `wanted` of it (one ranged GetObject). None when the blob does
+        not exist; UnsatisfiableRange, with the blob's size, when `wanted` covers none of it."""
         key = _key_for(name)
-        if first_byte < 0 or (last_byte is not None and last_byte < first_byte):
-            raise ValueError(f"bad byte range {first_byte}-{last_byte}")
-        ranged = first_byte > 0 or last_byte is not None
         extra: dict[str, Any] = {}
-        if ranged:
-            extra["Range"] = f"bytes={first_byte}-{'' if last_byte is None else last_byte}"
+        if wanted is not None:
+            if wanted.is_inverted or wanted.suffix == 0:
+                # S3 ignores a Range it cannot parse, and no blob satisfies these: refuse them as files do.
+                return await self._refused(name, wanted)
+            extra["Range"] = _range_header(wanted)
         client = await self._s3()
         try:
             async with deadline(self.timeout_s):
@@ -272,29 +258,46 @@ class S3BlobStore:
             code = _error_code(error)
             if code in _MISSING_CODES:
                 return None
-            if code == "InvalidRange" or _status_of(error) == 416:
-                raise UnsatisfiableRange(name, first_byte) from error
+            if wanted is not None and (code == "InvalidRange" or _status_of(error) == 416):
+                return await self._refused(name, wanted)
             raise _translate(error, f"get {key}") from error
         except Exception as error:
             raise _translate(error, f"get {key}") from error
         content_length = int(response["ContentLength"])
-        total_size = content_length
-        start = 0
         content_range = _CONTENT_RANGE.match(response.get("ContentRange") or "")
-        if content_range is not None:
+        if content_range is not None and content_range.group(3) != "*":
             start = int(content_range.group(1))
-            if content_range.group(3) != "*":
-                total_size = int(content_range.group(3))
+            span = ByteSpan(start, start + content_length - 1, int(content_range.group(3)))
+        else:
+            span = ByteSpan.whole(content_length)
+            if wanted is not None:
+                # A server that answered a ranged GET whole (some do for an empty object): check the range
+                # here, and serve the whole blob as the span when it is satisfiable.
+                try:
+                    wanted.within(name, content_length)
+                except UnsatisfiableRange:
+                    await response["Body"].aclose()
+                    raise
         return BlobStream(
             name,
             response["Body"],
-            content_length=content_length,
-            total_size=total_size,
-            first_byte=start,
+            span=span,
             etag=response.get("ETag"),
             content_type=response.get("ContentType"),
             chunk_timeout_s=self.timeout_s,
         )
+
+    async def _refused(self, name: str, wanted: ByteRange) -> BlobStream | None:
+        """What `open` answers for a range no byte of the blob is in: None when `name` does not exist,
+        else UnsatisfiableRange with its size."""
+        size = await self.size(name)
+        if size is None:
+            return None
+        wanted.within(name, size)
+        # The blob grew between the GET and the HEAD; the range the GET refused is still refused.
+        raise UnsatisfiableRange(name, wanted.first, size=size)
+
+    # --- beyond the port -------------------------------------------------------------------------------
 
     async def metadata(self, name: str) -> tuple[int, str | None] | None:
         """(content length, ETag) of `name`, or None when it does not exist."""
@@ -400,6 +403,12 @@ class S3BlobStore:
 def _key_for(name: str) -> str:
     """The object key for `name`: the same strict pattern as FileBlobStore, so no backend-specific names."""
     return check_blob_name(name)
+
+
+def _range_header(wanted: ByteRange) -> str:
+    if wanted.suffix is not None:
+        return f"bytes=-{wanted.suffix}"
+    return f"bytes={wanted.first}-{'' if wanted.last is None else wanted.last}"
 
 
 def _content_type(key: str) -> str:
