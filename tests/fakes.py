@@ -6,12 +6,14 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from interviewai.domain.avatar import ClipRequest, ClipStatus, Credits, Presenter
 from interviewai.domain.blobs import ByteRange, ByteSpan
 from interviewai.domain.errors import ConcurrentUpdate, ProviderError
+from interviewai.domain.jobs import Job
 from interviewai.domain.media_index import Claim, MediaEntry, MediaState
-from interviewai.domain.ports import BlobRead, BlobStore, JobHandler, MediaIndex, SessionStore
+from interviewai.domain.ports import BlobRead, BlobStore, JobHandler, JobT, MediaIndex, SessionStore
 from interviewai.domain.session import InterviewSession, SessionState
 from interviewai.domain.speech import SpokenAudio, VisemeTiming, VoiceInfo, VoiceSettings, WordTiming
 from interviewai.services.media import SpeechMediaService
@@ -210,22 +212,22 @@ class HeldJobQueue:
     """
 
     def __init__(self) -> None:
-        self.handlers: dict[str, JobHandler] = {}
-        self.queued: list[tuple[str, dict[str, str | int | float | bool]]] = []
+        self.handlers: dict[str, JobHandler[Any]] = {}
+        self.queued: list[Job] = []
         self.fail_with: Exception | None = None
 
-    def register(self, name: str, handler: JobHandler) -> None:
-        self.handlers[name] = handler
+    def register(self, job_type: type[JobT], handler: JobHandler[JobT]) -> None:
+        self.handlers[job_type.name] = handler
 
-    async def enqueue(self, name: str, **arguments: str | int | float | bool) -> None:
+    async def enqueue(self, job: Job) -> None:
         if self.fail_with is not None:
             raise self.fail_with
-        self.queued.append((name, arguments))
+        self.queued.append(job)
 
     async def run_all(self) -> None:
         while self.queued:
-            name, arguments = self.queued.pop(0)
-            await self.handlers[name](**arguments)
+            job = self.queued.pop(0)
+            await self.handlers[job.name](job)
 
 
 class MemorySessionStore:

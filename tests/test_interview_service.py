@@ -11,10 +11,10 @@ import pytest
 from fakes import FakeRenderer, MediaOnFakes, MemorySessionStore, media_on_fakes
 from interviewai.domain.avatar import VideoStatus
 from interviewai.domain.errors import SessionExpired, SessionFinished, SessionNotFound, WrongQuestion
+from interviewai.domain.jobs import PrepareSession, RenderClip
 from interviewai.domain.questions import Question, QuestionBank, QuestionType
 from interviewai.domain.session import AskedQuestion, InterviewSession, SessionState
-from interviewai.services.interview import PREPARE_JOB, Completion, InterviewService, QuestionDelivery
-from interviewai.services.video import RENDER_JOB
+from interviewai.services.interview import Completion, InterviewService, QuestionDelivery
 
 BANK = QuestionBank(
     (
@@ -185,7 +185,7 @@ async def test_unknown_and_idle_sessions() -> None:
 async def test_start_queues_the_look_ahead_which_speaks_every_question_once() -> None:
     it = interview(lookahead=True)
     session = await it.service.start()
-    assert it.media.jobs.queued == [(PREPARE_JOB, {"session_id": session.id})]
+    assert it.media.jobs.queued == [PrepareSession(session.id)]
     assert it.media.first.spoken == [], "nothing is spoken inside the start"
     await it.media.jobs.run_all()
     assert it.media.first.spoken == [q.text for q in BANK.questions]
@@ -196,10 +196,12 @@ async def test_start_queues_the_look_ahead_which_speaks_every_question_once() ->
 async def test_the_look_ahead_queues_a_clip_per_question_when_video_is_on() -> None:
     it = interview(lookahead=True, renderer=FakeRenderer())
     session = await it.service.start()
-    name, arguments = it.media.jobs.queued.pop(0)
-    await it.media.jobs.handlers[name](**arguments)
-    assert [name for name, _ in it.media.jobs.queued] == [RENDER_JOB] * 3
-    assert [args["text"] for _, args in it.media.jobs.queued] == [q.text for q in BANK.questions]
+    job = it.media.jobs.queued.pop(0)
+    await it.media.jobs.handlers[job.name](job)
+    assert [type(job) for job in it.media.jobs.queued] == [RenderClip] * 3
+    assert [job.text for job in it.media.jobs.queued if isinstance(job, RenderClip)] == [
+        q.text for q in BANK.questions
+    ]
     await it.media.jobs.run_all()
     delivery = question(await it.service.current(session.id))
     assert delivery.video.status is VideoStatus.READY and delivery.video.from_cache

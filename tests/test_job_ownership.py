@@ -7,6 +7,8 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -30,6 +32,24 @@ async def eventually(check: Callable[[], bool], timeout_s: float = WAIT_S) -> No
         await asyncio.sleep(0.02)
 
 
+@dataclass(frozen=True)
+class Stuck:
+    name: ClassVar[str] = "stuck"
+    n: int
+
+
+@dataclass(frozen=True)
+class Broken:
+    name: ClassVar[str] = "broken"
+    n: int
+
+
+@dataclass(frozen=True)
+class Slow:
+    name: ClassVar[str] = "slow"
+    n: int
+
+
 def task_names(before: set[asyncio.Task[object]]) -> list[str]:
     return sorted(task.get_name() for task in asyncio.all_tasks() - before)
 
@@ -40,7 +60,7 @@ async def test_in_process_jobs_are_named_logged_when_they_die_and_cancelled_at_s
     queue = TaskiqJobQueue.in_process()
     started, cancelled = asyncio.Event(), asyncio.Event()
 
-    async def stuck(n: int) -> None:
+    async def stuck(job: Stuck) -> None:
         started.set()
         try:
             await asyncio.Event().wait()
@@ -48,17 +68,17 @@ async def test_in_process_jobs_are_named_logged_when_they_die_and_cancelled_at_s
             cancelled.set()
             raise
 
-    async def broken(n: int) -> None:
+    async def broken(job: Broken) -> None:
         raise RuntimeError("the job broke")
 
-    queue.register("stuck", stuck)
-    queue.register("broken", broken)
+    queue.register(Stuck, stuck)
+    queue.register(Broken, broken)
     await queue.start()
     before = set(asyncio.all_tasks())
     with caplog.at_level(logging.INFO, logger="interviewai.adapters.queue.taskiq_queue"):
         try:
-            await queue.enqueue("stuck", n=1)
-            await queue.enqueue("broken", n=2)
+            await queue.enqueue(Stuck(1))
+            await queue.enqueue(Broken(2))
             await asyncio.wait_for(started.wait(), WAIT_S)
             assert any(name.startswith("job:stuck:") for name in task_names(before))
             await eventually(lambda: any("job broken" in r.getMessage() for r in caplog.records))
@@ -100,17 +120,17 @@ async def test_the_brokers_keeper_is_named_survives_redis_errors_and_stops_with_
     queue = TaskiqJobQueue.redis(REDIS_URL, queue_name=broker_queue, redeliver_after_s=0.6)
     running, release = asyncio.Event(), asyncio.Event()
 
-    async def slow(n: int) -> None:
+    async def slow(job: Slow) -> None:
         running.set()
         await release.wait()
 
-    queue.register("slow", slow)
+    queue.register(Slow, slow)
     await queue.start()
     before = set(asyncio.all_tasks())
     receiving = asyncio.get_running_loop().create_task(queue.receive(1), name="test-receiver")
     client = aioredis.Redis.from_url(REDIS_URL, socket_timeout=2)
     try:
-        await queue.enqueue("slow", n=1)
+        await queue.enqueue(Slow(1))
         await asyncio.wait_for(running.wait(), WAIT_S)
         assert "keep-jobs-in-hand" in task_names(before)
         # The stream goes away under a running job: refreshing its claim fails with a Redis error

@@ -6,8 +6,9 @@ import asyncio
 import contextvars
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -108,6 +109,12 @@ def test_session_ids_are_scrubbed_from_every_line(capsys: pytest.CaptureFixture[
     assert scrub("no id here") == "no id here"
 
 
+@dataclass(frozen=True)
+class LogProbe:
+    name: ClassVar[str] = "log_probe"
+    session_id: str
+
+
 @pytest.mark.redis
 async def test_the_request_id_follows_a_job_through_the_broker(broker_queue: str) -> None:
     session_id = "session_" + "q" * 32
@@ -115,11 +122,11 @@ async def test_the_request_id_follows_a_job_through_the_broker(broker_queue: str
     done = asyncio.Event()
     queue = TaskiqJobQueue.redis(REDIS_URL, queue_name=broker_queue)
 
-    async def job(session_id: str) -> None:
+    async def job(probe: LogProbe) -> None:
         seen.append({"request_id": correlation_id.get() or "", **log_context.log_context()})
         done.set()
 
-    queue.register("log_probe", job)
+    queue.register(LogProbe, job)
     await queue.start()
     try:
         # The receiver runs in a context of its own, as in a worker process: only the labels carry the id.
@@ -128,7 +135,7 @@ async def test_the_request_id_follows_a_job_through_the_broker(broker_queue: str
         async def request() -> None:
             correlation_id.set("req-job-1")
             log_context.bind(route=QUESTION_ROUTE, session_id=session_id)
-            await queue.enqueue("log_probe", session_id=session_id)
+            await queue.enqueue(LogProbe(session_id))
 
         await asyncio.get_running_loop().create_task(request(), context=contextvars.Context())
         await asyncio.wait_for(done.wait(), 30)

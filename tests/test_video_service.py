@@ -12,6 +12,7 @@ from fakes import FakeRenderer, FakeSynthesizer, HeldJobQueue
 from interviewai.adapters.blobs.files import FileBlobStore
 from interviewai.adapters.store.media_index import SqlMediaIndex
 from interviewai.domain.errors import ProviderCategory, ProviderError
+from interviewai.domain.jobs import RenderClip
 from interviewai.domain.media import clip_key
 from interviewai.domain.speech import VoiceSettings
 from interviewai.services.media import SpeechMediaService
@@ -19,7 +20,6 @@ from interviewai.services.single_flight import SingleFlight
 from interviewai.services.speech import SpeechService
 from interviewai.services.video import (
     CREDITS_FRESH_S,
-    RENDER_JOB,
     AvatarService,
     AvatarSettings,
     FailureNote,
@@ -82,11 +82,11 @@ async def test_the_render_job_renders_the_key_the_request_waits_on_after_a_break
     assert speech.audio.engine == "second"
     outcome = await video.avatar.video_for(TEXT, speech, wait_s=0)
     assert outcome.status == "pending"
-    assert [name for name, _ in video.jobs.queued] == [RENDER_JOB]
+    waited_on = clip_key("presenter", speech.key, TEXT, None)
+    assert video.jobs.queued == [RenderClip(TEXT, waited_on, speech.key)]
     video.speech.breaker("first").record_success()  # over before the job runs: the first would speak now
     await video.jobs.run_all()
     assert [r.audio_mp3 for r in video.renderer.requests] == [speech.audio.mp3]
-    waited_on = clip_key("presenter", speech.key, TEXT, None)
     entry = await video.index.get(waited_on)
     assert entry is not None and entry.state.value == "ready"
     ready = await video.avatar.video_for(TEXT, speech, wait_s=0)

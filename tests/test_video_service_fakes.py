@@ -6,10 +6,11 @@ from __future__ import annotations
 from fakes import FakeRenderer, MediaOnFakes, media_on_fakes
 from interviewai.domain.avatar import VideoStatus
 from interviewai.domain.errors import ProviderCategory, ProviderError, StoreUnavailable
+from interviewai.domain.jobs import RenderClip
 from interviewai.domain.media import clip_key
 from interviewai.domain.media_index import MediaState
 from interviewai.services.media import QuestionSpeech
-from interviewai.services.video import RENDER_JOB, FailureNote
+from interviewai.services.video import FailureNote
 
 TEXT = "What would you change about your last project?"
 
@@ -33,7 +34,7 @@ async def test_a_miss_queues_one_render_job_and_is_pending_until_it_lands() -> N
     again = await fakes.avatar.video_for(TEXT, speech, wait_s=0)
     assert again.status is VideoStatus.PENDING
     key = clip_key("presenter", speech.key, TEXT, None)
-    assert fakes.jobs.queued == [(RENDER_JOB, {"text": TEXT, "key": key, "audio_key": speech.key})], (
+    assert fakes.jobs.queued == [RenderClip(TEXT, key, speech.key)], (
         "one job for the key while this process has it in hand"
     )
     await fakes.jobs.run_all()
@@ -94,7 +95,7 @@ async def test_a_permanent_failure_switches_video_off_until_a_probe_succeeds() -
     assert fakes.jobs.queued == [], "nothing is queued while video is off"
     assert await fakes.avatar.probe() and fakes.avatar.video_on
     await fakes.avatar.video_for(TEXT, speech, wait_s=0)
-    assert [name for name, _ in fakes.jobs.queued] == [RENDER_JOB], "the clip is asked for again"
+    assert [type(job) for job in fakes.jobs.queued] == [RenderClip], "the clip is asked for again"
     await fakes.jobs.run_all()
     assert (await fakes.avatar.video_for(TEXT, speech, wait_s=0)).status is VideoStatus.READY
 

@@ -39,6 +39,7 @@ from interviewai.adapters.store.evaluations import SqlEvaluationStore
 from interviewai.adapters.store.media_index import SqlMediaIndex
 from interviewai.adapters.store.sql import SqlSessionStore
 from interviewai.background import BackgroundTasks
+from interviewai.domain.jobs import JOBS
 from interviewai.domain.ports import (
     AnswerEvaluator,
     BlobReader,
@@ -438,6 +439,8 @@ async def build_container(
             answer_listener=evaluations,
             follow_up_chooser=follow_up_chooser,
         )
+        # The services registered their jobs' handlers; an API instance and a worker build the same ones.
+        jobs.ensure_handlers(JOBS.values())
         spoken = await open_spoken_answers(settings, stack, interviews, store, blobs, recognizers)
         # Closed before the job queue (registered later, so closed first): nothing new gets queued.
         shared: SharedHealth | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +14,7 @@ from interviewai.domain.banks import StoredBank
 from interviewai.domain.blobs import ByteRange, ByteSpan
 from interviewai.domain.chat import ChatMessage, JsonReply
 from interviewai.domain.evaluation import AnswerToJudge, Evaluation, EvaluationRecord
+from interviewai.domain.jobs import Job
 from interviewai.domain.media import VoiceIdentity
 from interviewai.domain.media_index import Claim, MediaEntry
 from interviewai.domain.questions import Question
@@ -273,17 +274,26 @@ class MediaIndex(Protocol):
         ...
 
 
-JobHandler = Callable[..., Awaitable[None]]
+JobT = TypeVar("JobT", bound=Job)
+JobT_contra = TypeVar("JobT_contra", bound=Job, contravariant=True)
+
+
+class JobHandler(Protocol[JobT_contra]):
+    """Runs one job of its type (a service's method, registered when the service is built)."""
+
+    def __call__(self, job: JobT_contra, /) -> Awaitable[None]:
+        """Do the job; an exception is logged with the job's arguments (the job is not retried)."""
+        ...
 
 
 class JobQueue(Protocol):
-    """Background jobs by name: in-process now, a broker with worker processes when scaled out."""
+    """Background jobs (domain/jobs.py): in-process now, a broker with worker processes when scaled out."""
 
-    def register(self, name: str, handler: JobHandler) -> None:
-        """Run `handler(**arguments)` for each job queued under `name`, here or in a worker process."""
+    def register(self, job_type: type[JobT], handler: JobHandler[JobT]) -> None:
+        """Run `handler` for every job of `job_type` this process receives (under `job_type.name`)."""
         ...
 
-    async def enqueue(self, name: str, **arguments: str | int | float | bool) -> None:
+    async def enqueue(self, job: Job) -> None:
         """Queue a job; returns once it is queued, not when it has run."""
         ...
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from interviewai.deadlines import deadline
 from interviewai.domain.errors import SessionNotFound
 from interviewai.domain.evaluation import AnswerToJudge, EvaluationFailed, answer_digest
+from interviewai.domain.jobs import EvaluateAnswer
 from interviewai.domain.ports import AnswerEvaluator, EvaluationStore, JobQueue, SessionStore
 from interviewai.domain.questions import QuestionBank
 from interviewai.domain.report import InterviewReport, build_report, deliveries_of
@@ -19,7 +20,6 @@ from interviewai.observability.tracing import span
 
 logger = logging.getLogger(__name__)
 
-EVALUATE_JOB = "evaluate_answer"
 # One retry: a second failure is recorded with its reason and the report goes on without that answer.
 MAX_ATTEMPTS = 2
 DEFAULT_EVALUATION_TIMEOUT_S = 60.0
@@ -49,7 +49,7 @@ class EvaluationService:
         self._timeout_s = timeout_s
         self._clock = clock
         self._changed: dict[str, asyncio.Event] = {}
-        jobs.register(EVALUATE_JOB, self._evaluate_job)
+        jobs.register(EvaluateAnswer, self._evaluate_job)
 
     async def answer_recorded(self, session: InterviewSession, asked: AskedQuestion) -> None:
         """Queue the evaluation of an answer just stored; returns once it is queued, not evaluated."""
@@ -58,7 +58,7 @@ class EvaluationService:
             return
         sha = answer_digest(text)
         await self._store.mark_pending(session.id, asked.position, asked.question.id, sha, self._clock())
-        await self._jobs.enqueue(EVALUATE_JOB, session_id=session.id, position=asked.position, answer_sha=sha)
+        await self._jobs.enqueue(EvaluateAnswer(session.id, asked.position, sha))
 
     async def report(self, session_id: str) -> InterviewReport:
         """The session's report from the evaluations stored so far, pending ones included; SessionNotFound for
@@ -85,11 +85,8 @@ class EvaluationService:
         """Drop the wake-up event of a session nobody watches any more."""
         self._changed.pop(session_id, None)
 
-    async def evaluate_now(self, session_id: str, position: int, answer_sha: str) -> None:
-        """Run one evaluation in this process (the job's body; tests and tools call it directly)."""
-        await self._evaluate_job(session_id=session_id, position=position, answer_sha=answer_sha)
-
-    async def _evaluate_job(self, session_id: str, position: int, answer_sha: str) -> None:
+    async def _evaluate_job(self, job: EvaluateAnswer) -> None:
+        session_id, position, answer_sha = job.session_id, job.position, job.answer_sha
         session = await self._sessions.get(session_id)
         asked = next((q for q in session.questions if q.position == position), None) if session else None
         text = asked.judged_text if asked else None

@@ -12,6 +12,7 @@ from typing import TypeVar
 from interviewai.domain.avatar import VideoStatus
 from interviewai.domain.errors import ConcurrentUpdate, SessionFinished, SessionNotFound
 from interviewai.domain.follow_ups import all_follow_up_texts
+from interviewai.domain.jobs import PrepareSession
 from interviewai.domain.plans import Plan
 from interviewai.domain.ports import AnswerListener, FollowUpChooser, JobQueue, SessionStore
 from interviewai.domain.questions import QuestionBank
@@ -34,7 +35,6 @@ T = TypeVar("T")
 
 # How often a request re-reads a session that another request changed at the same moment.
 _CAS_ATTEMPTS = 5
-PREPARE_JOB = "prepare_session_media"
 # Expired sessions leave a tombstone this long, so clients hear "expired" rather than "not found".
 TOMBSTONE_RETENTION = timedelta(hours=24)
 
@@ -112,7 +112,7 @@ class InterviewService:
         self._end_listeners: list[Callable[[str], Awaitable[None]]] = []
         self._answer_listener = answer_listener
         self._follow_up_chooser = follow_up_chooser
-        jobs.register(PREPARE_JOB, self._prepare_session_media)
+        jobs.register(PrepareSession, self._prepare_session_media)
 
     def on_end(self, listener: Callable[[str], Awaitable[None]]) -> None:
         """Call `listener(session_id)` after a session is ended (its recordings are deleted then)."""
@@ -160,7 +160,7 @@ class InterviewService:
         metrics.count_session("started")
         if self._lookahead:
             try:
-                await self._jobs.enqueue(PREPARE_JOB, session_id=session.id)
+                await self._jobs.enqueue(PrepareSession(session.id))
             except Exception:
                 # Look-ahead only saves time later: a queue that is down must not fail the start.
                 logger.exception("could not queue the look-ahead for session %s", session.id)
@@ -303,9 +303,9 @@ class InterviewService:
         speech = await self._media.speech_for(question_text)
         return await self._avatar.video_for(question_text, speech, self._avatar.longest_wait_s)
 
-    async def _prepare_session_media(self, session_id: str) -> None:
+    async def _prepare_session_media(self, job: PrepareSession) -> None:
         """Look-ahead: speak every question of a new session in order and queue its clip."""
-        session = await self._store.get(session_id)
+        session = await self._store.get(job.session_id)
         if session is None:
             return
         texts = [asked.question.text for asked in session.questions]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from interviewai.deadlines import deadline
 from interviewai.domain.avatar import ClipRequest, Credits, VideoStatus
 from interviewai.domain.errors import ProviderCategory, ProviderError, StoreUnavailable
+from interviewai.domain.jobs import RenderClip
 from interviewai.domain.media import asset_key, clip_key
 from interviewai.domain.media_index import MediaEntry, MediaState
 from interviewai.domain.ports import AvatarRenderer, BlobStore, JobQueue, MediaIndex
@@ -25,7 +26,6 @@ logger = logging.getLogger(__name__)
 
 CLIP = "clip"
 ASSET = "asset"
-RENDER_JOB = "render_clip"
 PROVIDER = "d-id"
 # Failures that no retry of the same request can fix: the whole service goes audio-only until a probe works.
 PERMANENT = frozenset({ProviderCategory.AUTH, ProviderCategory.QUOTA})
@@ -133,7 +133,7 @@ class AvatarService:
         self._credits: tuple[float, Credits | None] = (0.0, None)
         self.clips_created = 0
         """Clips this process asked the provider for (benchmarks and tests read it)."""
-        jobs.register(RENDER_JOB, self._render_job)
+        jobs.register(RenderClip, self._render_job)
 
     @property
     def configured(self) -> bool:
@@ -218,25 +218,27 @@ class AvatarService:
         try:
             # The job gets the audio key it must render: re-deriving the speech there could pick another
             # engine's (a breaker changed meanwhile) and render a clip nobody waits on.
-            await self._jobs.enqueue(RENDER_JOB, text=text, key=key, audio_key=speech.key)
+            await self._jobs.enqueue(RenderClip(text, key, speech.key))
         except Exception:
             # The queue being down must not fail the question: it goes out without video this time.
             self._rendering.pop(key, None)
             logger.exception("could not queue the clip for %s", key)
 
-    async def _render_job(self, text: str, key: str, audio_key: str) -> None:
+    async def _render_job(self, job: RenderClip) -> None:
         try:
-            speech = await self._speech.speech_by_key(audio_key)
+            speech = await self._speech.speech_by_key(job.audio_key)
             if speech is None:
                 logger.warning(
-                    "no stored audio %s for the clip %s; it is queued again when asked", audio_key, key
+                    "no stored audio %s for the clip %s; it is queued again when asked",
+                    job.audio_key,
+                    job.key,
                 )
                 return
-            await self.render(text, speech)
+            await self.render(job.text, speech)
         except ProviderError:
             pass  # recorded by render(); the question falls back to audio
         finally:
-            self._rendering.pop(key, None)
+            self._rendering.pop(job.key, None)
 
     async def render(self, text: str, speech: QuestionSpeech) -> MediaEntry | None:
         """Produce the clip for this question once (single-flight); records failures for the status page."""

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterable
 from typing import Annotated, Any
 
 from taskiq import AckableMessage, AsyncBroker, BrokerMessage, Context, InMemoryBroker, TaskiqDepends
@@ -22,7 +23,8 @@ from taskiq.acks import AcknowledgeType
 from taskiq.exceptions import UnknownTaskError
 
 from interviewai.deadlines import deadline
-from interviewai.domain.ports import JobHandler
+from interviewai.domain.jobs import JOBS, Job
+from interviewai.domain.ports import JobHandler, JobT
 from interviewai.observability import metrics
 from interviewai.observability.jobs import job_context, job_labels
 from interviewai.observability.tracing import enqueue_span
@@ -209,6 +211,11 @@ def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def _fields(job: Job) -> dict[str, Any]:
+    assert dataclasses.is_dataclass(job) and not isinstance(job, type), f"{job!r} is not a job dataclass"
+    return {field.name: getattr(job, field.name) for field in dataclasses.fields(job)}
+
+
 class TaskiqJobQueue:
     """JobQueue on taskiq: in-process by default, or a Redis stream read by `interviewai worker` processes."""
 
@@ -255,9 +262,15 @@ class TaskiqJobQueue:
         """Jobs run in worker processes, not here."""
         return self._distributed
 
-    def register(self, name: str, handler: JobHandler) -> None:
-        """Register `handler` as the taskiq task `name`; each run is logged, measured and carries the queuing
-        request's log context."""
+    def register(self, job_type: type[JobT], handler: JobHandler[JobT]) -> None:
+        """Register `handler` as the taskiq task `job_type.name`; each run gets the job rebuilt from the
+        message's keyword arguments, is logged, measured and carries the queuing request's log context."""
+        name = job_type.name
+        if JOBS.get(name, job_type) is not job_type:
+            raise ValueError(f"{job_type.__name__} takes the name {name!r} of {JOBS[name].__name__}")
+        if self._broker.find_task(name) is not None:
+            # taskiq would silently keep the last one: two services cannot own one job.
+            raise ValueError(f"job {name!r} has a handler already")
 
         # The job runs as part of the request that queued it: its labels carry the request id (and trace).
         async def logged(context: Annotated[Context, TaskiqDepends()], **arguments: Any) -> None:
@@ -265,7 +278,7 @@ class TaskiqJobQueue:
                 self._waiting = max(0, self._waiting - 1)
             try:
                 with job_context(name, context.message.labels), metrics.job_running(name):
-                    await handler(**arguments)
+                    await handler(job_type(**arguments))
             except asyncio.CancelledError:
                 if self._distributed:
                     raise
@@ -278,9 +291,10 @@ class TaskiqJobQueue:
 
         self._broker.register_task(logged, task_name=name)
 
-    async def enqueue(self, name: str, **arguments: str | int | float | bool) -> None:
-        """Send the job to the broker within JOB_ENQUEUE_TIMEOUT_S; LookupError for an unregistered name,
+    async def enqueue(self, job: Job) -> None:
+        """Send the job to the broker within JOB_ENQUEUE_TIMEOUT_S; LookupError for a job with no handler,
         TimeoutError when the broker does not take it in time."""
+        name = job.name
         task = self._broker.find_task(name)
         if task is None:
             raise LookupError(f"no job named {name!r} is registered")
@@ -290,7 +304,9 @@ class TaskiqJobQueue:
             # A broker that hangs must not hang the request that queues: it fails after a short deadline.
             async with deadline(self._enqueue_timeout_s):
                 with enqueue_span(name):
-                    await task.kicker().with_labels(**job_labels()).kiq(**arguments)
+                    # The fields travel as the task's keyword arguments: the wire of the releases before
+                    # jobs were dataclasses, so a message either one queued runs on the other.
+                    await task.kicker().with_labels(**job_labels()).kiq(**_fields(job))
         except BaseException as error:
             if not self._distributed:
                 self._waiting -= 1
@@ -299,6 +315,13 @@ class TaskiqJobQueue:
                     f"queueing job {name} took over {self._enqueue_timeout_s:g} s (JOB_ENQUEUE_TIMEOUT_S)"
                 ) from None
             raise
+
+    def ensure_handlers(self, job_types: Iterable[type[Job]]) -> None:
+        """Raise LookupError naming each of `job_types` that has no handler here (a wiring mistake that would
+        otherwise surface only when such a job is queued, or, on a worker, left pending in the stream)."""
+        missing = sorted(t.name for t in job_types if self._broker.find_task(t.name) is None)
+        if missing:
+            raise LookupError(f"no handler registered for the job(s) {', '.join(missing)}")
 
     async def ping(self) -> None:
         """The broker answers (Redis PING); the in-process broker always does."""
