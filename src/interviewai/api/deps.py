@@ -157,6 +157,7 @@ class UrlBuilder:
         self._base = base.rstrip("/")
 
     def __call__(self, path: str) -> str:
+        """The absolute URL of `path`, which starts with `/`."""
         return self._base + path
 
     def avatar_image(self) -> str:

@@ -13,6 +13,8 @@ class HeadAsGet:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A HEAD request runs as GET and only the response's headers are sent; every other request and scope
+        passes through."""
         if scope["type"] != "http" or scope["method"] != "HEAD":
             await self.app(scope, receive, send)
             return

@@ -33,6 +33,9 @@ class BodyLimit:
         self.allowance = allowance
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """An HTTP request that declares more than its limit (or a Content-Length that is no number) gets 413
+        `payload_too_large` before the app runs; one that streams past it is stopped there. Other scopes
+        pass through."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -99,6 +99,7 @@ class BlobResponse(StreamingResponse):
         self.read = read
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Sends the response, then closes the blob read, also when sending failed or was cancelled."""
         try:
             await super().__call__(scope, receive, send)
         finally:

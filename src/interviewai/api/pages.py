@@ -51,6 +51,8 @@ class SecurityHeaders:
         self.web_policy = web_client_policy(public_base_url)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Adds to each HTTP response the headers it does not set itself (a page with its own CSP keeps it);
+        other scopes pass through."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -180,6 +180,9 @@ class RateLimit:
         self.trusted = list(trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Counts every /api/v1 request and socket but the health checks: one over a limit gets 429
+        `rate_limited` with Retry-After (a socket: an `error` message, then close 1008). Other scopes pass
+        through."""
         path = scope.get("path", "")
         if scope["type"] not in ("http", "websocket") or not path.startswith(API_PREFIX):
             await self.app(scope, receive, send)
