@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 from interviewai.adapters.blobs.files import FileBlobStore
 from interviewai.adapters.embeddings.minilm import MiniLmEmbedder
 from interviewai.adapters.evaluation.vocabulary import english_vocabulary
-from interviewai.adapters.question_bank import load_packaged_bank, load_question_bank
+from interviewai.adapters.question_bank import YamlBankParser, load_packaged_bank, load_question_bank
 from interviewai.adapters.queue.taskiq_queue import TaskiqJobQueue
 from interviewai.adapters.speech.edge import (
     EdgeEndpoint,
@@ -458,7 +458,7 @@ async def build_container(
         library = load_library(settings)
         banks = BankService(
             SqlBankStore(engine, deadline_s=store_deadline_s),
-            library,
+            YamlBankParser(library),
             timedelta(seconds=settings.session_timeout_s),
         )
         writer = QuestionWriter(chat_model, embedder) if chat_model is not None else None

@@ -285,6 +285,25 @@ def load_packaged_rubrics() -> Mapping[QuestionType, Rubric]:
     return MappingProxyType(rubrics)
 
 
+class YamlBankParser:
+    """BankParser for uploads: roles and skills a document uses without defining come from `vocabulary` (the
+    packaged library), rubrics it does not define from the packaged per-type rubrics."""
+
+    def __init__(self, vocabulary: QuestionBank | None) -> None:
+        self._vocabulary = vocabulary
+        self._rubrics = load_packaged_rubrics()
+
+    def parse(self, content: bytes, source: str, *, json_format: bool) -> QuestionBank:
+        """`parse_bank` with this parser's vocabulary and the packaged rubrics (read once, when it is built)."""
+        return parse_bank(
+            content,
+            source,
+            json_format=json_format,
+            vocabulary=self._vocabulary,
+            default_rubrics=self._rubrics,
+        )
+
+
 def load_packaged_bank(name: str, *, vocabulary: QuestionBank | None = None) -> QuestionBank | None:
     """A bank shipped in the package (`questions.yaml`, `library.yaml`), or None if it is absent."""
     content = _packaged(name)

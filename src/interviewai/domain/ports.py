@@ -17,7 +17,7 @@ from interviewai.domain.evaluation import AnswerToJudge, Evaluation, EvaluationR
 from interviewai.domain.jobs import Job
 from interviewai.domain.media import VoiceIdentity
 from interviewai.domain.media_index import Claim, MediaEntry
-from interviewai.domain.questions import Question
+from interviewai.domain.questions import Question, QuestionBank
 from interviewai.domain.recognition import DecodedRecording, PcmAudio, Transcript
 from interviewai.domain.session import AskedQuestion, FollowUp, InterviewSession
 from interviewai.domain.speech import SpokenAudio, VoiceInfo, VoiceSettings
@@ -371,6 +371,15 @@ class ChatModel(Protocol):
         The reply is parsed, not validated: check every field. Raises ProviderError on any failure;
         category INVALID_OUTPUT when the model's content is not a complete JSON object.
         """
+        ...
+
+
+class BankParser(Protocol):
+    """Reads a question-bank document (format 2: YAML, or JSON) into a checked bank."""
+
+    def parse(self, content: bytes, source: str, *, json_format: bool) -> QuestionBank:
+        """The bank `content` holds; raises InvalidQuestionBank listing every problem with its line (`source`
+        names the document in them)."""
         ...
 
 

@@ -9,10 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from interviewai.adapters.question_bank import load_packaged_rubrics, parse_bank
 from interviewai.domain.banks import BankNotFound, InvalidBankUpload, StoredBank
 from interviewai.domain.plans import InvalidPlanOption
-from interviewai.domain.ports import BankStore
+from interviewai.domain.ports import BankParser, BankStore
 from interviewai.domain.questions import InvalidQuestionBank, QuestionBank, QuestionType
 from interviewai.services.plans import ResolvedBank
 
@@ -34,15 +33,14 @@ class BankService:
     def __init__(
         self,
         store: BankStore,
-        vocabulary: QuestionBank | None,
+        parser: BankParser,
         session_timeout: timedelta,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
-        self._vocabulary = vocabulary
+        self._parser = parser
         self._timeout = session_timeout
         self._clock = clock
-        self._rubrics = load_packaged_rubrics()
         self._parsed: OrderedDict[tuple[str, int], QuestionBank] = OrderedDict()
 
     def validate(self, content: bytes, format: str) -> QuestionBank:
@@ -50,13 +48,7 @@ class BankService:
         and an introduction and a closing question a plan needs). `format` is "json", else the content is
         read as YAML."""
         try:
-            bank = parse_bank(
-                content,
-                "the upload",
-                json_format=format == "json",
-                vocabulary=self._vocabulary,
-                default_rubrics=self._rubrics,
-            )
+            bank = self._parser.parse(content, "the upload", json_format=format == "json")
         except InvalidQuestionBank as error:
             problems = [str(p) for p in error.problems] or [error.message]
             raise InvalidBankUpload(f"The bank has {len(problems)} problem(s).", problems) from None
