@@ -6,9 +6,12 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
+import aiosqlite
 import pytest
 from sqlalchemy import event
+from sqlalchemy.util import await_, greenlet_spawn
 
 from conftest import SettingsFactory
 from fakes import CountingBlobStore, CountingMediaIndex, CountingSessionStore, FakeSynthesizer
@@ -133,25 +136,61 @@ async def test_a_cache_miss_costs_one_blob_write_and_no_read(parts: Parts) -> No
     assert stored == delivery.speech.audio.mp3, "what was returned is what was stored"
 
 
-async def test_a_session_read_again_is_one_statement_and_sees_other_writers(
+async def test_a_session_read_again_is_one_driver_call_and_sees_other_writers(
     make_settings: SettingsFactory,
 ) -> None:
+    """On SQLite the read runs as one call on aiosqlite's thread: not through SQLAlchemy's cursor (its
+    cursor, execute, fetch and close are a hop each), and the connection goes back with no rollback."""
     settings: Settings = make_settings()
     settings.resolved_media_dir.mkdir(parents=True, exist_ok=True)
     engine = await open_database(settings)
-    statements: list[str] = []
-    event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    through_cursor: list[str] = []
+    ran: list[str] = []  # what SQLite itself ran, from its trace callback on every pooled connection
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: through_cursor.append(args[2]))
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _trace(dbapi_connection: Any, _record: Any) -> None:
+        await_(dbapi_connection.driver_connection.set_trace_callback(ran.append))
+
+    await engine.dispose()  # the pool's connections are opened again, traced
     try:
         here, elsewhere = SqlSessionStore(engine), SqlSessionStore(engine)  # two processes' stores
         session = InterviewSession.start("s1", BANK.questions, datetime.now(timezone.utc))
         await here.create(session)
         await here.get("s1")
-        statements.clear()
+        through_cursor.clear()
+        ran.clear()
         again = await here.get("s1")
-        assert again is not None and len(statements) == 1
+        assert again is not None and through_cursor == []
+        assert len(ran) == 1 and ran[0].startswith("SELECT") and "FROM sessions" in ran[0], ran
         answered = again.answer(1, "An answer.", datetime.now(timezone.utc)).session
         await elsewhere.save(answered)
+        assert any(statement.startswith("COMMIT") for statement in ran), "the save ran in a transaction"
+        ran.clear()
         seen = await here.get("s1")
         assert seen is not None and seen.questions[0].answer_text == "An answer."
+        assert not any("ROLLBACK" in statement for statement in ran), ran
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_left_in_a_transaction_goes_back_rolled_back(
+    make_settings: SettingsFactory,
+) -> None:
+    """The pool skips the rollback only when SQLite says no transaction is open."""
+    settings: Settings = make_settings()
+    settings.resolved_media_dir.mkdir(parents=True, exist_ok=True)
+    engine = await open_database(settings)
+    try:
+        raw = await engine.raw_connection()
+        driver = raw.driver_connection
+        assert isinstance(driver, aiosqlite.Connection)
+        await driver.execute("BEGIN IMMEDIATE")
+        assert driver.in_transaction
+        await greenlet_spawn(raw.close)
+        async with engine.connect() as connection:
+            again = await connection.get_raw_connection()
+            assert not driver.in_transaction
+            assert again.driver_connection is driver, "the pool's one idle connection"
     finally:
         await engine.dispose()

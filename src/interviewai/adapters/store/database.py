@@ -10,6 +10,7 @@ from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import PoolResetState
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Any fixed number, the same in every process: PostgreSQL's advisory lock that serializes migrations.
@@ -26,7 +27,11 @@ def create_engine(database_url: str, *, timeout_s: float = 5.0) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": timeout_s}, pool_timeout=timeout_s)
+        # A connection goes back to the pool rolled back only when a transaction is open (below): every
+        # rollback is a trip to aiosqlite's thread, and after a plain read SQLite has nothing to undo.
+        engine = create_async_engine(
+            url, connect_args={"timeout": timeout_s}, pool_timeout=timeout_s, pool_reset_on_return=None
+        )
         busy_ms = max(1, int(timeout_s * 1000))
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -36,6 +41,16 @@ def create_engine(database_url: str, *, timeout_s: float = 5.0) -> AsyncEngine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
             cursor.close()
+
+        @event.listens_for(engine.sync_engine, "reset")
+        def _rollback_if_open(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+            # `in_transaction` is SQLite's own autocommit flag, readable from any thread.
+            if (
+                state.asyncio_safe
+                and not state.terminate_only
+                and dbapi_connection.driver_connection.in_transaction
+            ):
+                dbapi_connection.rollback()
 
         return engine
     connect_args = (

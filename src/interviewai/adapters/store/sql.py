@@ -6,7 +6,7 @@ from collections import OrderedDict
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -66,6 +66,7 @@ def _follow_up_columns(asked: AskedQuestion) -> dict[str, object]:
 
 # Sessions whose questions a read may reuse (about 10 KB each).
 RECENT_SESSIONS = 2048
+_SESSION_ROW = select(sessions).where(sessions.c.id == bindparam("session_id"))
 
 
 class SqlSessionStore:
@@ -131,19 +132,17 @@ class SqlSessionStore:
     async def get(self, session_id: str) -> InterviewSession | None:
         """One SELECT of the session row; its questions are read only when its version differs from the copy
         last read (see the class docstring)."""
-        async with self._db.connect() as connection:
-            row = (
-                (await connection.execute(select(sessions).where(sessions.c.id == session_id)))
-                .mappings()
-                .first()
-            )
-            if row is None:
-                self._recent.pop(session_id, None)
-                return None
-            known = self._recent.get(session_id)
-            if known is not None and known.version == row["version"]:
-                questions = known.questions
-            else:
+        row = await self._db.first(_SESSION_ROW, {"session_id": session_id})
+        if row is None:
+            self._recent.pop(session_id, None)
+            return None
+        known = self._recent.get(session_id)
+        if known is not None and known.version == row["version"]:
+            questions = known.questions
+        else:
+            # Read after the row: questions newer than its version are caught by the next read's version
+            # check, and a save from this snapshot by the compare-and-set.
+            async with self._db.connect() as connection:
                 question_rows = (
                     await connection.execute(
                         select(session_questions)
@@ -152,22 +151,22 @@ class SqlSessionStore:
                     )
                 ).mappings()
                 questions = tuple(_asked_from_row(q) for q in question_rows)
-            created_at = _from_epoch(row["created_at"])
-            updated_at = _from_epoch(row["updated_at"])
-            assert created_at is not None and updated_at is not None
-            session = InterviewSession(
-                id=row["id"],
-                state=SessionState(row["state"]),
-                created_at=created_at,
-                updated_at=updated_at,
-                completed_at=_from_epoch(row["completed_at"]),
-                questions=questions,
-                version=row["version"],
-                bank_id=row["bank_id"],
-                bank_version=row["bank_version"],
-                feedback=FeedbackMode(row["feedback"]),
-                follow_ups=bool(row["follow_ups"]),
-            )
+        created_at = _from_epoch(row["created_at"])
+        updated_at = _from_epoch(row["updated_at"])
+        assert created_at is not None and updated_at is not None
+        session = InterviewSession(
+            id=row["id"],
+            state=SessionState(row["state"]),
+            created_at=created_at,
+            updated_at=updated_at,
+            completed_at=_from_epoch(row["completed_at"]),
+            questions=questions,
+            version=row["version"],
+            bank_id=row["bank_id"],
+            bank_version=row["bank_version"],
+            feedback=FeedbackMode(row["feedback"]),
+            follow_ups=bool(row["follow_ups"]),
+        )
         self._remember(session)
         return session
 
