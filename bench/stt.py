@@ -38,6 +38,7 @@ from interviewai.adapters.audio.decoding import decode_upload, wav_bytes  # noqa
 from interviewai.adapters.recognition.whisper import WhisperRecognizer  # noqa: E402
 from interviewai.adapters.speech.piper import PiperSynthesizer  # noqa: E402
 from interviewai.domain.recognition import SAMPLE_RATE, PcmAudio  # noqa: E402
+from interviewai.settings import Settings  # noqa: E402
 from live_server import server_process  # noqa: E402
 from spoken_audio import speak_pcm, word_error_rate  # noqa: E402
 
@@ -69,21 +70,28 @@ def make_test_set(work: Path) -> list[Clip]:
     return clips
 
 
-def accuracy(clips: list[Clip], model: str, work: Path) -> dict[str, Any]:
-    """WER and real-time factor of `model` on every clip, recognised one at a time in this process."""
-    recognizer = WhisperRecognizer.load(model, model_dir=work / "models")
+def accuracy(clips: list[Clip], model: str, work: Path, options: dict[str, Any]) -> dict[str, Any]:
+    """WER and real-time factor of `model` on every clip, recognised one at a time in this process: the
+    real-time factor twice, wall-clock seconds per audio second and the process's CPU seconds per audio
+    second (less sensitive to other work on a shared machine)."""
+    recognizer = WhisperRecognizer.load(model, model_dir=work / "models", **options)
     rows: list[dict[str, Any]] = []
     rtfs: list[float] = []
+    cpu_rtfs: list[float] = []
     for clip_id, text, pcm in clips:
         audio = PcmAudio(pcm)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         heard = recognizer.transcribe_sync(audio)
         rtf = (time.perf_counter() - started) / audio.duration_s
+        cpu_rtf = (time.process_time() - cpu_started) / audio.duration_s
         wer = word_error_rate(text, heard.text)
         rtfs.append(rtf)
+        cpu_rtfs.append(cpu_rtf)
         rows.append({"clip": clip_id, "seconds": round(audio.duration_s, 1), "words": len(text.split()),
-                     "wer": round(wer, 4), "rtf": round(rtf, 4)})  # fmt: skip
-        print(f"{clip_id:24} {audio.duration_s:5.1f} s  WER {wer:6.1%}  RTF {rtf:.3f}", flush=True)
+                     "wer": round(wer, 4), "rtf": round(rtf, 4), "cpu_rtf": round(cpu_rtf, 4),
+                     "load_1min": round(os.getloadavg()[0], 2)})  # fmt: skip
+        print(f"{clip_id:24} {audio.duration_s:5.1f} s  WER {wer:6.1%}  RTF {rtf:.3f}  CPU RTF {cpu_rtf:.3f}  "
+              f"load {os.getloadavg()[0]:.2f}", flush=True)  # fmt: skip
     recognizer.close()
 
     def overall(selected: list[dict[str, Any]]) -> float:
@@ -99,6 +107,8 @@ def accuracy(clips: list[Clip], model: str, work: Path) -> dict[str, Any]:
         "wer_piper": overall([r for r in rows if r["clip"].endswith("/piper")]),
         "wer_espeak": overall([r for r in rows if r["clip"].endswith("/espeak")]),
         "rtf_median": round(statistics.median(rtfs), 4),
+        "cpu_rtf_median": round(statistics.median(cpu_rtfs), 4),
+        "load_1min_during_accuracy": [min(r["load_1min"] for r in rows), max(r["load_1min"] for r in rows)],
     }
 
 
@@ -260,13 +270,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="stt-bench-") as folder:
         work = Path(folder)
         clips = make_test_set(work)
+        env = dict(item.split("=", 1) for item in args.env)
         if not args.skip_accuracy:
-            report.update(accuracy(clips, args.model, work))
+            # The recogniser the server would build from the same --env settings.
+            fields = Settings.model_fields
+            options = {
+                "compute_type": env.get("STT_COMPUTE_TYPE", fields["stt_compute_type"].default),
+                "encoder_window": env.get("STT_ENCODER_WINDOW", fields["stt_encoder_window"].default),
+            }
+            report["whisper_options"] = options
+            report.update(accuracy(clips, args.model, work, options))
             print(
                 f"overall WER {report['wer_overall']:.1%}, median RTF {report['rtf_median']:.3f}", flush=True
             )
         if not args.skip_server:
-            env = dict(item.split("=", 1) for item in args.env)
             if args.model != "tiny.en":
                 env["STT_WHISPER_MODEL"] = args.model
             report.update(server_figures(clips, work, args.runs, env, http=not args.skip_http))

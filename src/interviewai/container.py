@@ -259,6 +259,8 @@ async def open_spoken_answers(
                 parallelism=settings.stt_max_parallel,
                 threads_per_recognition=settings.stt_threads_per_recognition,
                 beam_size=settings.stt_beam_size,
+                compute_type=settings.stt_compute_type,
+                encoder_window=settings.stt_encoder_window,
                 timeout_s=settings.stt_timeout_s,
                 preload=settings.stt_preload,
             )

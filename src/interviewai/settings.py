@@ -110,6 +110,13 @@ class Settings(BaseSettings):
     stt_threads_per_recognition: int = Field(
         0, ge=0, le=64, description="CTranslate2 threads; 0: one per core"
     )
+    stt_compute_type: Literal["int8", "int8_float32", "float32"] = Field(
+        "int8", description="CTranslate2 compute type of the Whisper model on the CPU"
+    )
+    stt_encoder_window: Literal["30s", "audio"] = Field(
+        "30s",
+        description="Whisper's encoder over its whole 30 s window, or (audio) only over audio that ends in a pause",
+    )
     stt_timeout_s: float = Field(60.0, gt=0, le=600, description="Deadline of one recognition attempt")
     stt_breaker_cooldown_s: float = Field(60.0, ge=0, le=86400)
     stt_api_url: str = Field("", description="OpenAI-compatible base URL, e.g. https://api.openai.com/v1")

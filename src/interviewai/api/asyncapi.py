@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 from interviewai import __version__
+from interviewai.api.answers_audio import SpokenCompletionResponse, SpokenQuestionResponse
 from interviewai.api.report_schemas import QuestionFeedback, ReportReady
 from interviewai.api.schemas import (
     AnswerRequest,
@@ -19,6 +20,7 @@ from interviewai.api.schemas import (
     StartResponse,
     StatusResponse,
 )
+from interviewai.api.speech_schemas import SpeechMetricsModel, TranscriptWordModel
 from interviewai.api.ws_audio import AudioStart
 
 
@@ -66,14 +68,23 @@ class AudioStarted(BaseModel):
     format: str
 
 
-class Transcript(BaseModel):
-    """What was heard of a spoken answer: partial while the candidate speaks, final at the end."""
+class PartialTranscript(BaseModel):
+    """What was heard so far, while the candidate speaks."""
 
-    model_config = ConfigDict(extra="allow")
+    question_id: int
+    text: str = Field(description="The committed text and the latest guess after it.")
+    final: Literal[False]
+
+
+class FinalTranscript(BaseModel):
+    """After `answer_audio_end`: all that was heard, with the words and metrics (sent before the next step)."""
 
     question_id: int
     text: str
-    final: bool = Field(description="False for a partial transcript while the candidate speaks.")
+    final: Literal[True]
+    transcript_words: list[TranscriptWordModel]
+    speech_metrics: SpeechMetricsModel
+    answer_audio_url: str | None = Field(description="The kept recording; null with KEEP_ANSWER_AUDIO=false.")
 
 
 class AudioEnd(BaseModel):
@@ -96,11 +107,13 @@ CLIENT_MESSAGES: dict[str, type[BaseModel]] = {
     "answer_audio_start": AudioStart,
     "answer_audio_end": AudioEnd,
 }
-# Every `type` the server sends, with the model of its `data`; a test finds each `_send("...")` here.
-SERVER_MESSAGES: dict[str, type[BaseModel]] = {
+# Every `type` the server sends, with the model of its `data` (or the models, any of which it is: the step
+# after a spoken answer carries what was heard); a test finds each `_send("...")` here.
+ServerData = type[BaseModel] | tuple[type[BaseModel], ...]
+SERVER_MESSAGES: dict[str, ServerData] = {
     "session_info": SessionInfo,
-    "question": QuestionResponse,
-    "complete": CompletionResponse,
+    "question": (QuestionResponse, SpokenQuestionResponse),
+    "complete": (CompletionResponse, SpokenCompletionResponse),
     "status": StatusResponse,
     "ping": Timestamp,
     "pong": Timestamp,
@@ -108,7 +121,7 @@ SERVER_MESSAGES: dict[str, type[BaseModel]] = {
     "ended": EndResponse,
     "error": WsError,
     "answer_audio_started": AudioStarted,
-    "transcript": Transcript,
+    "transcript": (PartialTranscript, FinalTranscript),
     "feedback": QuestionFeedback,
     "report_ready": ReportReady,
 }
@@ -125,8 +138,16 @@ _DESCRIPTIONS = {
         "answer_audio_end",
     ): "End the spoken answer; the reply is a final `transcript`, then the next step.",
     ("server", "session_info"): "Sent on connect: the session (new, or resumed with `?session_id=`).",
-    ("server", "question"): "A question with its audio, timings and visemes (the HTTP question object).",
-    ("server", "complete"): "The completion after the last answer (the HTTP completion object).",
+    (
+        "server",
+        "question",
+    ): "A question with its audio, timings and visemes (the HTTP question object); after a "
+    "spoken answer also what was heard, as the HTTP multipart answer's response.",
+    (
+        "server",
+        "complete",
+    ): "The completion after the last answer (the HTTP completion object); after a spoken "
+    "answer also what was heard.",
     ("server", "status"): "The HTTP status object.",
     ("server", "ping"): "Heartbeat after `WS_HEARTBEAT_S` of silence.",
     ("server", "pong"): "The reply to a client `ping`.",
@@ -144,13 +165,27 @@ def _message_name(direction: str, kind: str) -> str:
     return f"{direction}_{kind}"
 
 
+def data_models(data: ServerData) -> tuple[type[BaseModel], ...]:
+    """The models a message's `data` may be, in the order the document lists them."""
+    return data if isinstance(data, tuple) else (data,)
+
+
+def _data_schema(data: ServerData) -> dict[str, Any]:
+    refs = [{"$ref": f"#/components/schemas/{model.__name__}"} for model in data_models(data)]
+    return refs[0] if len(refs) == 1 else {"anyOf": refs}
+
+
 def asyncapi_document() -> dict[str, Any]:
     """The AsyncAPI 3.0 document of /api/v1/interview/session."""
-    models = [(model, "serialization") for model in {*CLIENT_MESSAGES.values(), *SERVER_MESSAGES.values()}]
+    every = {*CLIENT_MESSAGES.values(), *(m for d in SERVER_MESSAGES.values() for m in data_models(d))}
+    models = [(model, "serialization") for model in every]
     _keys, schema = models_json_schema(models, ref_template="#/components/schemas/{model}")  # type: ignore[arg-type]
     schemas: dict[str, Any] = dict(sorted(schema.get("$defs", {}).items()))
     messages: dict[str, Any] = {}
-    for direction, registry in (("client", CLIENT_MESSAGES), ("server", SERVER_MESSAGES)):
+    registries: tuple[tuple[str, dict[str, ServerData]], ...] = (
+        ("client", dict(CLIENT_MESSAGES)), ("server", SERVER_MESSAGES),
+    )  # fmt: skip
+    for direction, registry in registries:
         for kind, model in registry.items():
             messages[_message_name(direction, kind)] = {
                 "name": kind,
@@ -159,10 +194,7 @@ def asyncapi_document() -> dict[str, Any]:
                 "payload": {
                     "type": "object",
                     "required": ["type"] if model is NoData else ["type", "data"],
-                    "properties": {
-                        "type": {"const": kind},
-                        "data": {"$ref": f"#/components/schemas/{model.__name__}"},
-                    },
+                    "properties": {"type": {"const": kind}, "data": _data_schema(model)},
                 },
             }
     channel_messages = {name: {"$ref": f"#/components/messages/{name}"} for name in messages}

@@ -126,6 +126,10 @@ class AudioDecoder(Protocol):
         pause after `min_chunk_s`, the quietest moment once it is longer than `max_chunk_s`, else None."""
         ...
 
+    def quietest_s(self, audio: PcmAudio, start_s: float, end_s: float) -> float:
+        """The quietest moment of `audio` between `start_s` and `end_s` (where a cut splits no word)."""
+        ...
+
 
 class SessionStore(Protocol):
     """Durable interview sessions with compare-and-set updates."""

