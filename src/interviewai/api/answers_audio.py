@@ -22,8 +22,7 @@ from starlette.types import Scope
 
 from interviewai.api.deps import AvatarDep, MediaDep, SpokenDep, UrlsDep
 from interviewai.api.errors import ApiError
-from interviewai.api.media_responses import MEDIA_RESPONSES, media_response
-from interviewai.api.openapi import error_responses
+from interviewai.api.media_responses import media_response
 from interviewai.api.presenters import delivery_response
 from interviewai.api.schemas import CompletionResponse, ErrorResponse, QuestionResponse
 from interviewai.api.speech_presenters import recording_path
@@ -176,11 +175,7 @@ async def _read_form(request: Request) -> tuple[int, bytes, str | None, str | No
 @recording_router.get(
     "/interview/{session_id}/answers/{question_id}/audio",
     response_class=Response,
-    responses={
-        **MEDIA_RESPONSES,
-        404: {"model": ErrorResponse, "description": "`recording_not_found` or unknown session"},
-        **error_responses(416),
-    },
+    responses={404: {"model": ErrorResponse, "description": "`recording_not_found` or unknown session"}},
     tags=["interview"],
 )
 async def answer_recording(
