@@ -13,13 +13,13 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from interviewai.domain.avatar import CLIP_FETCH_ALLOWANCE_S
 from interviewai.redaction import mask_url
 
 _RATE_OR_VOLUME = re.compile(r"^[+-]\d+%$")
 _PITCH = re.compile(r"^[+-]\d+Hz$")
 KNOWN_ENGINES = ("edge", "piper")
 KNOWN_STT_ENGINES = ("openai", "whisper")
-VIDEO_FETCH_ALLOWANCE_S = 5.0
 MIN_API_KEY_LENGTH = 16
 
 
@@ -420,7 +420,7 @@ class Settings(BaseSettings):
         plus time to fetch it."""
         # By default a question waits as long as its clip may take, plus time to fetch the file.
         if self.video_wait_s is None:
-            return self.avatar_generation_timeout_s + VIDEO_FETCH_ALLOWANCE_S
+            return self.avatar_generation_timeout_s + CLIP_FETCH_ALLOWANCE_S
         return self.video_wait_s
 
     @property

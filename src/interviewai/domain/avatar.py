@@ -46,6 +46,10 @@ class Credits:
     total: float
 
 
+# Time to fetch a finished clip's file, on top of its generation deadline: a question waits this much longer.
+CLIP_FETCH_ALLOWANCE_S = 5.0
+
+
 class VideoStatus(str, enum.Enum):
     """What became of a question's clip in one delivery (the API's `video_status`)."""
 

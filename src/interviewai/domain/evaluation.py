@@ -10,6 +10,9 @@ from interviewai.domain.questions import Question, Rubric
 
 MIN_CRITERION_SCORE = 1
 MAX_CRITERION_SCORE = 5
+# Quotes per criterion, and the length of one: what the report shows, whichever evaluator judged.
+MAX_EVIDENCE = 2
+MAX_QUOTE_CHARS = 240
 
 
 class EvaluationStatus(str, enum.Enum):

@@ -12,6 +12,8 @@ from interviewai.domain.chat import ChatMessage
 from interviewai.domain.errors import ProviderError
 from interviewai.domain.evaluation import (
     MAX_CRITERION_SCORE,
+    MAX_EVIDENCE,
+    MAX_QUOTE_CHARS,
     MIN_CRITERION_SCORE,
     AnswerToJudge,
     CriterionScore,
@@ -29,8 +31,6 @@ ENGINE_VERSION = "1"
 DEFAULT_TIMEOUT_S = 30.0
 # Room for every criterion's quotes and comment from a real model; a looping small model stops here.
 MAX_TOKENS = 900
-MAX_EVIDENCE = 2
-MAX_QUOTE_CHARS = 240
 MAX_COMMENT_CHARS = 200
 MAX_POINTS = 3
 MAX_POINT_CHARS = 200

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from interviewai.domain.evaluation import AnswerToJudge, CriterionScore, Evaluation, EvaluationFailed
+from interviewai.domain.evaluation import (
+    MAX_EVIDENCE,
+    MAX_QUOTE_CHARS,
+    AnswerToJudge,
+    CriterionScore,
+    Evaluation,
+    EvaluationFailed,
+)
 from interviewai.domain.follow_ups import Gap, follow_up_for
 from interviewai.domain.ports import Embedder
 from interviewai.domain.questions import Criterion, Question, QuestionType, Rubric
@@ -24,8 +31,6 @@ from interviewai.services.answer_text import (
 )
 
 ENGINE_VERSION = "1"
-MAX_EVIDENCE = 2
-MAX_QUOTE_CHARS = 240
 # Runs of sentences embedded per answer, and their size in words: beyond this a ramble only costs time.
 MAX_CHUNKS = 3
 CHUNK_WORDS = 60

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from interviewai.deadlines import deadline
-from interviewai.domain.avatar import ClipRequest, Credits, VideoStatus
+from interviewai.domain.avatar import CLIP_FETCH_ALLOWANCE_S, ClipRequest, Credits, VideoStatus
 from interviewai.domain.errors import ProviderCategory, ProviderError, StoreUnavailable
 from interviewai.domain.jobs import RenderClip
 from interviewai.domain.media import asset_key, clip_key
@@ -31,7 +31,6 @@ PROVIDER = "d-id"
 PERMANENT = frozenset({ProviderCategory.AUTH, ProviderCategory.QUOTA})
 # Credits this recent are shown as they are; older ones are asked for again (the status page polls).
 CREDITS_FRESH_S = 5.0
-FETCH_ALLOWANCE_S = 5.0
 RENDER_REQUEUE_MARGIN_S = 30.0
 
 
@@ -148,7 +147,7 @@ class AvatarService:
     @property
     def longest_wait_s(self) -> float:
         """Long enough for any clip: its generation deadline plus time to fetch the file."""
-        return self._settings.generation_timeout_s + FETCH_ALLOWANCE_S
+        return self._settings.generation_timeout_s + CLIP_FETCH_ALLOWANCE_S
 
     @property
     def disabled_by(self) -> FailureNote | None:

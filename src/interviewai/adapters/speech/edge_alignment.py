@@ -22,12 +22,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from interviewai.adapters.speech.piper_alignment import is_word_internal
+from interviewai.adapters.speech.piper_alignment import PAD, is_word_internal
 from interviewai.domain.speech import VisemeTiming, WordTiming
 from interviewai.domain.visemes import TimedPhoneme, spread_phonemes, visemes_from_phonemes
-
-# Piper's pad symbol; any symbol without a mouth shape reads as silence.
-_PAUSE = "_"
 
 WordPhonemizer = Callable[[str], Sequence[str]]
 """Phonemes (espeak IPA, one symbol per item) of one display word; must be thread-safe."""
@@ -154,9 +151,9 @@ def words_to_visemes(
     cursor = 0.0
     for word in words:
         if word.start > cursor:
-            timed.append(TimedPhoneme(_PAUSE, cursor, word.start))
+            timed.append(TimedPhoneme(PAD, cursor, word.start))
         timed.extend(spread_phonemes(phonemize_word(word.word), word.start, word.end))
         cursor = max(cursor, word.end)
     if duration_s > cursor:
-        timed.append(TimedPhoneme(_PAUSE, cursor, duration_s))
+        timed.append(TimedPhoneme(PAD, cursor, duration_s))
     return visemes_from_phonemes(timed)
