@@ -11,6 +11,7 @@ from conftest import SettingsFactory
 from fakes import FakeRenderer, FakeSynthesizer, HeldJobQueue
 from interviewai.adapters.blobs.files import FileBlobStore
 from interviewai.adapters.store.media_index import SqlMediaIndex
+from interviewai.domain.avatar import VideoStatus
 from interviewai.domain.errors import ProviderCategory, ProviderError
 from interviewai.domain.jobs import RenderClip
 from interviewai.domain.media import clip_key
@@ -81,7 +82,7 @@ async def test_the_render_job_renders_the_key_the_request_waits_on_after_a_break
     speech = await video.media.speech_for(TEXT)
     assert speech.audio.engine == "second"
     outcome = await video.avatar.video_for(TEXT, speech, wait_s=0)
-    assert outcome.status == "pending"
+    assert outcome.status is VideoStatus.PENDING
     waited_on = clip_key("presenter", speech.key, TEXT, None)
     assert video.jobs.queued == [RenderClip(TEXT, waited_on, speech.key)]
     video.speech.breaker("first").record_success()  # over before the job runs: the first would speak now
@@ -90,7 +91,7 @@ async def test_the_render_job_renders_the_key_the_request_waits_on_after_a_break
     entry = await video.index.get(waited_on)
     assert entry is not None and entry.state.value == "ready"
     ready = await video.avatar.video_for(TEXT, speech, wait_s=0)
-    assert ready.status == "ready" and ready.from_cache
+    assert ready.status is VideoStatus.READY and ready.from_cache
 
 
 async def test_status_reports_without_switching_video_off_or_on(video: Video) -> None:

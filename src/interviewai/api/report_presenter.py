@@ -17,6 +17,7 @@ from interviewai.api.report_schemas import (
     QuestionFeedback,
     ReportResponse,
 )
+from interviewai.domain.evaluation import EvaluationStatus
 from interviewai.domain.report import DeliveryFigures, InterviewReport, QuestionReport
 
 
@@ -64,8 +65,8 @@ def report_response(report: InterviewReport, urls: UrlBuilder) -> ReportResponse
     overall = report.overall
     return ReportResponse(
         session_id=report.session_id,
-        state=report.session_state,
-        status="pending" if report.status == "pending" else "ready",
+        state=report.session_state.value,
+        status="pending" if report.status is EvaluationStatus.PENDING else "ready",
         evaluator=report.evaluator,
         overall=OverallModel(score=overall.score, band=overall.band, summary=overall.summary)
         if overall

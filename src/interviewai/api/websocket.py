@@ -47,6 +47,7 @@ from interviewai.api.security import check_session_owner, request_key, session_i
 from interviewai.api.ws_audio import AUDIO_TYPES, AudioAnswers
 from interviewai.api.ws_feedback import push_feedback
 from interviewai.background import BackgroundTasks
+from interviewai.domain.avatar import VideoStatus
 from interviewai.domain.errors import StoreUnavailable
 from interviewai.domain.session import FeedbackMode, InterviewSession
 from interviewai.observability.tracing import span
@@ -395,7 +396,7 @@ class InterviewConnection:
 
         async def watch() -> None:
             video = await self._interviews.video_when_ready(question_text)
-            if video.status == "ready" and video.blob_name is not None:
+            if video.status is VideoStatus.READY and video.blob_name is not None:
                 await self.send_video_ready(question_id, self._urls.media(video.blob_name))
 
         self._watchers.append(self._tasks.spawn(name, watch()))

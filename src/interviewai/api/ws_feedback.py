@@ -11,11 +11,11 @@ from interviewai.api.report_presenter import question_feedback
 from interviewai.api.report_schemas import OverallModel, ReportReady
 from interviewai.domain.errors import DomainError
 from interviewai.domain.evaluation import EvaluationStatus
+from interviewai.domain.session import SessionState
 from interviewai.services.evaluation import EvaluationService
 
 # How often a socket re-reads the evaluations when none landed in this process (workers store them).
 POLL_S = 1.0
-FINISHED = frozenset({"completed"})
 
 Send = Callable[[str, dict[str, Any]], Awaitable[bool]]
 
@@ -43,7 +43,7 @@ async def push_feedback(
                 sent.add(key)
                 if not await send("feedback", question_feedback(question).model_dump(mode="json")):
                     return
-        if report.session_state in FINISHED and report.status == "ready":
+        if report.session_state is SessionState.COMPLETED and report.status is EvaluationStatus.READY:
             url = report_url(session_id, urls)
             overall = report.overall
             ready = ReportReady(

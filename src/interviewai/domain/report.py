@@ -13,7 +13,7 @@ from interviewai.domain.evaluation import (
     answer_digest,
 )
 from interviewai.domain.recognition import LONG_PAUSE_S
-from interviewai.domain.session import AskedQuestion, FollowUp, InterviewSession
+from interviewai.domain.session import AskedQuestion, FollowUp, InterviewSession, SessionState
 
 MAX_OVERALL_POINTS = 3
 # Band floors, highest first: the band is the first whose floor the score reaches.
@@ -142,9 +142,9 @@ class InterviewReport:
     question."""
 
     session_id: str
-    session_state: str
-    status: str
-    """"pending" while any answer is still being evaluated, else "ready"."""
+    session_state: SessionState
+    status: EvaluationStatus
+    """PENDING while any answer is still being evaluated, else READY."""
     evaluator: str
     overall: Overall | None
     strengths: tuple[str, ...]
@@ -213,8 +213,8 @@ def build_report(
     pending = any(q.status is EvaluationStatus.PENDING for q in questions)
     return InterviewReport(
         session_id=session.id,
-        session_state=session.state.value,
-        status="pending" if pending else "ready",
+        session_state=session.state,
+        status=EvaluationStatus.PENDING if pending else EvaluationStatus.READY,
         evaluator=evaluator,
         overall=_overall(judged, len(questions)) if judged else None,
         strengths=_most_common(q.strengths for q in judged),
