@@ -86,6 +86,21 @@ class ProviderCategory(enum.Enum):
     INVALID_OUTPUT = "invalid_output"
     SERVER = "server"
     UNKNOWN = "unknown"
+    # Not the provider at all: our own code failed inside its adapter (see PROGRAMMING_ERRORS). Never
+    # counts against a provider's breaker or health; answered as a logged 500, not a 503.
+    INTERNAL = "internal"
+
+
+# Exceptions that mean our code is wrong (a bug), never that a provider failed. Adapters let them
+# propagate as themselves instead of classifying them, so no breaker opens and video is not switched off
+# over a bug: `except PROGRAMMING_ERRORS: raise` goes before an adapter's catch-all.
+PROGRAMMING_ERRORS: tuple[type[Exception], ...] = (
+    TypeError,
+    LookupError,  # KeyError, IndexError
+    AttributeError,
+    AssertionError,
+    NameError,
+)
 
 
 class ProviderError(Exception):
