@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from interviewai.services.llm_follow_ups import LlmFollowUpChooser, plain_questi
 from interviewai.services.rubric_evaluator import RubricEvaluator
 from interviewai.simulators.local_llm import LocalLlmServer
 from interviewai.simulators.openai_chat import LlmFault, OpenAiChatSimulator
-from llm_fixtures import chat_model_for, chat_model_for_local, llm_simulator, local_llm
+from llm_fixtures import SIM_KEY, chat_model_for, chat_model_for_local, llm_simulator, local_llm
 
 __all__ = ["embedder", "llm_simulator", "local_llm"]
 
@@ -181,6 +182,35 @@ async def test_every_simulator_fault_falls_back_to_rubric(
     evaluation = await judge(LlmEvaluator(chat, rubric, timeout_s=0.5), bank, STORY)
     await assert_fell_back(evaluation, rubric, bank, FAULTS[fault])
     assert llm_simulator.completion_requests(), "the model was asked"
+
+
+class MisreadingChatModel(OpenAiChatModel):
+    """The real adapter with a bug of ours: it indexes a field the reply does not have."""
+
+    async def _request(self, method: str, path: str, body: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        data = await super()._request(method, path, body)
+        data["choices"][0]["message"]["tool_calls"][0]  # the bug: no such field
+        return data
+
+
+async def test_a_bug_in_the_chat_adapter_falls_back_to_rubric_and_is_logged_with_its_stack(
+    llm_simulator: OpenAiChatSimulator,
+    rubric: RubricEvaluator,
+    bank: QuestionBank,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _, criteria = question_and_rubric(bank)
+    llm_simulator.queue_reply(reply(criteria, 5, ["I learned to settle disagreements with data."]))
+    chat = MisreadingChatModel(llm_simulator.url, llm_simulator.model, api_key=SIM_KEY, timeout_s=5.0)
+    try:
+        with caplog.at_level(logging.ERROR, logger="interviewai.services.llm_evaluator"):
+            evaluation = await judge(LlmEvaluator(chat, rubric), bank, STORY)
+    finally:
+        await chat.aclose()
+    await assert_fell_back(evaluation, rubric, bank, "llm: internal:")
+    (logged,) = caplog.records
+    assert logged.exc_info is not None and isinstance(logged.exc_info[1], KeyError), "logged with its stack"
+    assert len(llm_simulator.completion_requests()) == 1, "a bug is not retried like a provider failure"
 
 
 async def assert_fell_back(

@@ -11,7 +11,7 @@ from conftest import SettingsFactory
 from fakes import FakeRenderer, FakeSynthesizer, HeldJobQueue
 from interviewai.adapters.blobs.files import FileBlobStore
 from interviewai.adapters.store.media_index import SqlMediaIndex
-from interviewai.domain.avatar import VideoStatus
+from interviewai.domain.avatar import ClipStatus, VideoStatus
 from interviewai.domain.errors import ProviderCategory, ProviderError
 from interviewai.domain.jobs import RenderClip
 from interviewai.domain.media import clip_key
@@ -39,6 +39,7 @@ class Video:
     jobs: HeldJobQueue
     index: SqlMediaIndex
     now: list[float]
+    blobs: FileBlobStore
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ async def video(make_settings: SettingsFactory) -> AsyncIterator[Video]:
             AvatarSettings("presenter", True, "voice", 10.0),
             clock=lambda: now[0],
         )
-        yield Video(avatar, media, speech, renderer, jobs, index, now)
+        yield Video(avatar, media, speech, renderer, jobs, index, now, blobs)
     finally:
         await engine.dispose()
 
@@ -119,3 +120,48 @@ async def test_status_never_shows_old_credits_as_reachable(video: Video) -> None
     video.now[0] += CREDITS_FRESH_S
     later = await video.avatar.report(timeout_s=1)
     assert later.reachable is False and later.credits is None
+
+
+class BrokenRenderer(FakeRenderer):
+    """A renderer that fails while waiting for its clip: with a bug of ours, or as the provider."""
+
+    def __init__(self, failure: Exception) -> None:
+        super().__init__()
+        self.failure = failure
+
+    async def wait_for_clip(self, clip_id: str, timeout_s: float) -> ClipStatus:
+        raise self.failure
+
+
+def _avatar_with(video: Video, renderer: FakeRenderer, *, cache_enabled: bool) -> AvatarService:
+    settings = AvatarSettings("presenter", True, "voice", 10.0, cache_enabled=cache_enabled)
+    flights = SingleFlight(video.index, owner_id="test:2:video")
+    return AvatarService(renderer, video.media, video.blobs, video.index, flights, HeldJobQueue(), settings)
+
+
+@pytest.mark.parametrize("cache_enabled", [False, True])
+async def test_a_bug_in_the_renderer_costs_the_question_its_clip_but_never_switches_video_off(
+    video: Video, cache_enabled: bool
+) -> None:
+    renderer = BrokenRenderer(TypeError("'NoneType' object is not subscriptable"))
+    avatar = _avatar_with(video, renderer, cache_enabled=cache_enabled)
+    speech = await video.media.speech_for(TEXT)
+    if cache_enabled:
+        with pytest.raises(TypeError):  # the render job fails loudly (the queue logs it with its stack)
+            await avatar.render(TEXT, speech)
+        outcome = await avatar.video_for(TEXT, speech, wait_s=0)
+    else:
+        outcome = await avatar.video_for(TEXT, speech, wait_s=5)
+    assert outcome.status is VideoStatus.FAILED and outcome.blob_name is None, (
+        "the question goes out audio-only"
+    )
+    assert avatar.video_on and avatar.last_failure is None, "a bug is not the provider failing"
+    renderer.failure = ProviderError("d-id", ProviderCategory.AUTH, "bad key", retryable=False)
+    other = "What would you do differently next time?"
+    other_speech = await video.media.speech_for(other)
+    if cache_enabled:
+        with pytest.raises(ProviderError):
+            await avatar.render(other, other_speech)
+    else:
+        assert (await avatar.video_for(other, other_speech, wait_s=5)).status is VideoStatus.FAILED
+    assert not avatar.video_on and avatar.last_failure is not None, "a refused key still switches video off"

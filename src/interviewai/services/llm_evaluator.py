@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from interviewai.domain.chat import ChatMessage
-from interviewai.domain.errors import ProviderError
+from interviewai.domain.errors import PROGRAMMING_ERRORS, ProviderError
 from interviewai.domain.evaluation import (
     MAX_CRITERION_SCORE,
     MAX_EVIDENCE,
@@ -240,6 +240,11 @@ class LlmEvaluator:
             return self._fell_back(fallback, str(error), error.category.value)
         except InvalidJudgement as error:
             return self._fell_back(fallback, f"llm: invalid_reply: {error}", "invalid_reply")
+        except PROGRAMMING_ERRORS:
+            # A bug of ours (in the adapter or the validation), not the model failing: logged with its
+            # stack, and the candidate still gets the rubric's feedback.
+            logger.exception("the llm evaluation failed on a bug; the rubric's feedback stands")
+            return self._fell_back(fallback, "llm: internal: an error of ours (logged)", "internal")
         return self._evaluation(judged, reading, fallback)
 
     def _evaluation(self, judged: Judged, reading: Reading, fallback: Evaluation) -> Evaluation:

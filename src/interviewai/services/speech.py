@@ -14,6 +14,9 @@ Failover policy:
 * The last engine in the order is the last resort and is tried even when its breaker is open:
   skipping it could only turn a possible answer into a certain error.
 * When every engine fails the caller gets one ``ProviderError`` (provider ``"speech"``) naming them all.
+* An engine that raises anything but a ``ProviderError`` has a bug of ours: logged with its stack, the
+  next engine is tried and the breaker is left alone; it counts as category ``internal`` (a logged 500
+  when it was the last engine), never as the provider's failure.
 """
 
 from __future__ import annotations
@@ -180,7 +183,9 @@ class EngineSlot:
         except Exception as error:  # noqa: BLE001 - an adapter broke its contract; the candidate is still served
             _log.exception("%s raised a non-provider error (a bug, not an outage)", engine)
             self.breaker.release_probe()
-            return ProviderError(engine, ProviderCategory.UNKNOWN, repr(error), retryable=False)
+            bug = ProviderError(engine, ProviderCategory.INTERNAL, repr(error), retryable=False)
+            bug.__cause__ = error  # the stack travels with it to the 500 that logs it, if nobody answers
+            return bug
         else:
             self.breaker.record_success()
             self.successes += 1
@@ -224,7 +229,7 @@ async def first_that_answers(
         errors[-1].category,
         "every engine failed: " + "; ".join(str(e) for e in errors),
         retryable=any(e.retryable for e in errors),
-    )
+    ) from errors[-1]
 
 
 @dataclass(kw_only=True)

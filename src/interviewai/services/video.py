@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from interviewai.deadlines import deadline
 from interviewai.domain.avatar import CLIP_FETCH_ALLOWANCE_S, ClipRequest, Credits, VideoStatus
-from interviewai.domain.errors import ProviderCategory, ProviderError, StoreUnavailable
+from interviewai.domain.errors import PROGRAMMING_ERRORS, ProviderCategory, ProviderError, StoreUnavailable
 from interviewai.domain.jobs import RenderClip
 from interviewai.domain.media import asset_key, clip_key
 from interviewai.domain.media_index import MediaEntry, MediaState
@@ -320,6 +320,11 @@ class AvatarService:
         except ProviderError as error:
             self._record_failure(error)
             return VideoOutcome(VideoStatus.FAILED, fallback_reason=str(error))
+        except PROGRAMMING_ERRORS:
+            # A bug of ours in the renderer: this question goes out audio-only, logged with its stack, and
+            # nothing is recorded against the provider (video stays on).
+            logger.exception("rendering a clip failed on a bug, not the provider")
+            return VideoOutcome(VideoStatus.FAILED, fallback_reason="internal: the clip could not be made")
         except asyncio.TimeoutError:
             return VideoOutcome(
                 VideoStatus.FAILED, fallback_reason=f"d-id: timeout: no clip within {wait_s:g} s"

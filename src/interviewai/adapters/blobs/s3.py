@@ -33,7 +33,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from interviewai.adapters.blobs.files import check_blob_name
 from interviewai.deadlines import deadline
 from interviewai.domain.blobs import ByteRange, ByteSpan
-from interviewai.domain.errors import ProviderCategory, ProviderError, UnsatisfiableRange
+from interviewai.domain.errors import PROGRAMMING_ERRORS, ProviderCategory, ProviderError, UnsatisfiableRange
 
 if TYPE_CHECKING:
     from aiobotocore.response import StreamingBody
@@ -424,7 +424,10 @@ def _status_of(error: ClientError) -> int:
 
 
 def _translate(error: BaseException, context: str) -> ProviderError:
-    """One ProviderError for any library failure (ProviderErrors pass through unchanged)."""
+    """One ProviderError for any library failure (ProviderErrors pass through unchanged). A bug of ours
+    (TypeError, KeyError...) is not the bucket failing: it is raised again as itself."""
+    if isinstance(error, PROGRAMMING_ERRORS):
+        raise error
     if isinstance(error, ProviderError):
         return error
     category, retryable = _category_of(error)

@@ -38,7 +38,7 @@ from tokenizers import Tokenizer
 
 from interviewai.adapters.embeddings.graph import rewrite
 from interviewai.deadlines import deadline
-from interviewai.domain.errors import ProviderCategory, ProviderError
+from interviewai.domain.errors import PROGRAMMING_ERRORS, ProviderCategory, ProviderError
 
 PROVIDER = "minilm"
 DIMENSION = 384
@@ -101,6 +101,8 @@ class MiniLmEmbedder:
             tokenizer = Tokenizer.from_file(str(tokenizer_path()))
             tokenizer.no_padding()
             tokenizer.enable_truncation(MAX_TOKENS)
+        except PROGRAMMING_ERRORS:
+            raise  # a bug of ours (graph.py's rewrite), not a model that cannot load
         except Exception as exc:  # onnxruntime and tokenizers raise their own untyped errors
             raise ProviderError(
                 PROVIDER, ProviderCategory.UNKNOWN, f"cannot load the embedding model: {exc}", retryable=False

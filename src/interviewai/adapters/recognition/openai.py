@@ -76,13 +76,23 @@ class OpenAiRecognizer:
             raise ProviderError(ENGINE, ProviderCategory.CONNECTIVITY, f"{exc!r}", retryable=True) from exc
         if response.status_code != 200:
             raise _status_error(response)
+        # A reply that is not JSON, not an object with a text, or with a time that is not a number is the
+        # endpoint's fault; a KeyError or TypeError while reading the rest is a bug of ours and stays itself
+        # (the recognition service then fails over without counting it against this endpoint).
         try:
             body = response.json()
+        except ValueError as exc:
+            raise _unreadable(repr(exc)) from exc
+        if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+            raise _unreadable("not a JSON object with a 'text'")
+        try:
             return _transcript(body, audio.duration_s, self._model)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ProviderError(
-                ENGINE, ProviderCategory.UNKNOWN, f"unreadable reply: {exc!r}", retryable=False
-            ) from exc
+        except ValueError as exc:
+            raise _unreadable(repr(exc)) from exc
+
+
+def _unreadable(problem: str) -> ProviderError:
+    return ProviderError(ENGINE, ProviderCategory.UNKNOWN, f"unreadable reply: {problem}", retryable=False)
 
 
 def _status_error(response: httpx.Response) -> ProviderError:

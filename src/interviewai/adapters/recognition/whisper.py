@@ -32,7 +32,7 @@ import numpy as np
 from interviewai.adapters.atomic_files import write_atomically
 from interviewai.adapters.audio.decoding import last_sound_s
 from interviewai.deadlines import deadline
-from interviewai.domain.errors import ProviderCategory, ProviderError
+from interviewai.domain.errors import PROGRAMMING_ERRORS, ProviderCategory, ProviderError
 from interviewai.domain.recognition import PcmAudio, RecognizedWord, Transcript
 
 _LOGGER = logging.getLogger(__name__)
@@ -227,6 +227,8 @@ class WhisperRecognizer:
                     )
                 except ProviderError:
                     raise
+                except PROGRAMMING_ERRORS:
+                    raise  # a bug of ours is not a model that cannot load
                 except Exception as exc:  # ctranslate2 and tokenizers raise their own untyped errors
                     raise ProviderError(
                         ENGINE, ProviderCategory.UNKNOWN, f"cannot load Whisper {self._model_name}: {exc}",
@@ -301,7 +303,9 @@ class WhisperRecognizer:
                         end = min(max(start, float(word.end)), duration)
                         words.append(RecognizedWord(text, round(start, 3), round(end, 3),
                                                     round(float(word.probability), 3)))  # fmt: skip
-        except Exception as exc:
+        except PROGRAMMING_ERRORS:
+            raise  # a bug of ours, not the recogniser failing: it must not count against its breaker
+        except Exception as exc:  # ctranslate2 raises its own untyped errors
             raise ProviderError(
                 ENGINE, ProviderCategory.UNKNOWN, f"{type(exc).__name__}: {exc}", retryable=False
             ) from exc

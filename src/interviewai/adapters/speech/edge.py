@@ -18,7 +18,7 @@ line, query (``TrustedClientToken``, ``Sec-MS-GEC``) and headers stay exactly wh
 simulator sees the real wire format. Only the scheme, host and port of the URL are used; the voice
 list (``/consumer/.../voices/list``) goes to the same host and port.
 
-Failure classification (every exception becomes a ``ProviderError``):
+Failure classification (every library exception becomes a ``ProviderError``):
 
 =================================================  ====================  =========
 what happened                                      category              retryable
@@ -33,6 +33,10 @@ handshake 429 / 5xx / other 4xx                    rate_limit/server/    yes/yes
 voice, rate, volume or pitch edge-tts rejects      invalid_request       no
 unparseable reply (protocol changed)               server                no
 =================================================  ====================  =========
+
+A ``TypeError``, ``KeyError``, ``AttributeError`` or ``AssertionError`` (``PROGRAMMING_ERRORS``) is not
+classified: it is a bug (ours, or edge-tts's on a reply it mis-indexes), so it propagates as itself and
+the speech service logs it and fails over without opening Edge's breaker.
 
 A 403 is treated as permanent: edge-tts already retried once after correcting its clock skew, so a
 second 403 means the DRM token is refused (edge-tts too old or blocked) and waiting seconds won't help.
@@ -75,7 +79,7 @@ from interviewai.adapters.speech.edge_alignment import (
 )
 from interviewai.adapters.speech.mp3 import decoded_duration_s
 from interviewai.deadlines import deadline
-from interviewai.domain.errors import ProviderCategory, ProviderError
+from interviewai.domain.errors import PROGRAMMING_ERRORS, ProviderCategory, ProviderError
 from interviewai.domain.speech import SpokenAudio, VisemeTiming, VoiceInfo, VoiceSettings, WordTiming
 
 if TYPE_CHECKING:
@@ -226,7 +230,7 @@ class EdgeSynthesizer:
             raise ProviderError(ENGINE, ProviderCategory.INVALID_REQUEST, "empty text", retryable=False)
         try:
             request = self.communicate(text, settings)
-        except (TypeError, ValueError) as error:
+        except ValueError as error:  # edge-tts's word on a voice, rate, volume or pitch (a TypeError is ours)
             raise ProviderError(
                 ENGINE, ProviderCategory.INVALID_REQUEST, str(error), retryable=False
             ) from error
@@ -248,6 +252,8 @@ class EdgeSynthesizer:
                 f"no complete reply within {self._timeout_s:g} s ({len(audio)} bytes of audio so far)",
                 retryable=True,
             ) from error
+        except PROGRAMMING_ERRORS:
+            raise  # a bug (ours, or edge-tts's parsing of a reply it mis-indexes), not an outage
         except Exception as error:
             raise classify_error(error) from error
         if request.state.get("cumulative_audio_bytes") != len(audio):
@@ -326,9 +332,9 @@ def _category_of(error: BaseException) -> tuple[ProviderCategory, bool]:
         return ProviderCategory.CONNECTIVITY, True
     if isinstance(error, aiohttp.ClientError | ConnectionError | OSError):
         return ProviderCategory.CONNECTIVITY, True
-    if isinstance(error, UnexpectedResponse | UnknownResponse | json.JSONDecodeError | KeyError):
+    if isinstance(error, UnexpectedResponse | UnknownResponse | json.JSONDecodeError):
         return ProviderCategory.SERVER, False
-    if isinstance(error, ValueError | TypeError):
+    if isinstance(error, ValueError):
         return ProviderCategory.INVALID_REQUEST, False
     return ProviderCategory.UNKNOWN, False
 

@@ -41,7 +41,7 @@ from interviewai.adapters.speech.piper_alignment import (
     word_timings,
 )
 from interviewai.deadlines import deadline
-from interviewai.domain.errors import ProviderCategory, ProviderError
+from interviewai.domain.errors import PROGRAMMING_ERRORS, ProviderCategory, ProviderError
 from interviewai.domain.speech import SpokenAudio, VoiceInfo, VoiceSettings
 from interviewai.domain.text_normalization import spoken_text, tokenize_for_speech
 from interviewai.domain.visemes import viseme_for, visemes_from_phonemes
@@ -149,6 +149,8 @@ class PiperSynthesizer:
             voice = PiperVoice(config=config, session=session)
         except ProviderError:
             raise
+        except PROGRAMMING_ERRORS:
+            raise  # a bug of ours is not a voice that cannot load
         except Exception as exc:
             raise ProviderError(
                 ENGINE, ProviderCategory.UNKNOWN, f"cannot load {voice_name}: {exc}", retryable=False
@@ -364,6 +366,8 @@ def _translated_errors() -> Iterator[None]:
         yield
     except ProviderError:
         raise
+    except PROGRAMMING_ERRORS:
+        raise  # a bug of ours (TypeError, KeyError...) is not the voice failing: it stays itself
     except Exception as exc:
         raise ProviderError(
             ENGINE, ProviderCategory.UNKNOWN, f"{type(exc).__name__}: {exc}", retryable=False

@@ -11,11 +11,11 @@ from typing import Any
 
 import aiosqlite
 from sqlalchemy import Select
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from interviewai.deadlines import deadline
-from interviewai.domain.errors import StoreUnavailable
+from interviewai.domain.errors import PROGRAMMING_ERRORS, StoreUnavailable
 from interviewai.observability.tracing import span
 
 logger = logging.getLogger(__name__)
@@ -98,6 +98,12 @@ class GuardedEngine:
                 yield
         except IntegrityError:
             raise
+        except PROGRAMMING_ERRORS:
+            raise  # a bug of ours (a KeyError such as NoSuchColumnError included) is not an outage
+        except StatementError as error:
+            if isinstance(error.orig, PROGRAMMING_ERRORS) and not isinstance(error, DBAPIError):
+                raise error.orig from error  # a value of ours SQLAlchemy could not bind: a bug
+            raise self._unavailable(_describe(error), error) from error
         except (asyncio.TimeoutError, TimeoutError) as error:
             raise self._unavailable(f"no answer within {self.deadline_s:g} s", error) from error
         except (DBAPIError, SQLAlchemyError, OSError) as error:
