@@ -31,7 +31,7 @@ from interviewai.domain.recognition import (
 )
 from interviewai.services.transcription import SpokenAnswerService, SpokenDelivery
 
-_log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 # Raw PCM is kept as WAV; the containers are kept as they came.
 _KEPT = {"webm": ("webm", "audio/webm"), "ogg": ("ogg", "audio/ogg"), "wav": ("wav", "audio/wav"),
          "pcm16": ("wav", "audio/wav")}  # fmt: skip
@@ -163,11 +163,11 @@ class LiveAnswer:
             raise self.failure
         pending = self._pending()
         if self._guess is not None and self._heard_all(pending):
-            _log.debug("live answer: the last pass heard the %.1f s tail", pending.duration_s)
+            logger.debug("live answer: the last pass heard the %.1f s tail", pending.duration_s)
             self._parts.append(self._guess.shifted(self._committed_s))
         elif pending.duration_s > 0.1 and not self._service.decoder.is_silent(pending):
             pending = self._commit_certain(pending)
-            _log.debug("live answer: recognising the %.1f s tail", pending.duration_s)
+            logger.debug("live answer: recognising the %.1f s tail", pending.duration_s)
             heard = await self._service.recognition.transcribe(pending, self._prompt())
             self._parts.append(heard.shifted(self._committed_s))
         audio = PcmAudio(bytes(self._pcm))

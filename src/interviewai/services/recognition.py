@@ -23,7 +23,7 @@ from interviewai.observability import metrics
 from interviewai.observability.tracing import span
 from interviewai.services.speech import CircuitBreaker, EngineHealth, EngineSlot, first_that_answers
 
-_log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)

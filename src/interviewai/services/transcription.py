@@ -21,7 +21,7 @@ from interviewai.domain.session import InterviewSession, SessionState
 from interviewai.services.interview import Delivery, InterviewService
 from interviewai.services.recognition import RecognitionService
 
-_log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 RECORDINGS = "answers/"
 
 
@@ -170,5 +170,5 @@ class SpokenAnswerService:
                 await self._blobs.delete(name)
                 deleted += 1
         if deleted:
-            _log.info("deleted %d recordings of ended or expired sessions", deleted)
+            logger.info("deleted %d recordings of ended or expired sessions", deleted)
         return deleted

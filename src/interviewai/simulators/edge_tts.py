@@ -82,7 +82,7 @@ VOICES_PATH = urlsplit(VOICE_LIST).path
 AUDIO_CHUNK_BYTES = 4096
 _SSML_NS = "{http://www.w3.org/2001/10/synthesis}"
 
-_log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 class EdgeFault(enum.Enum):
@@ -251,7 +251,7 @@ class EdgeTtsSimulator(LoopbackServer[RecordedRequest]):
         try:
             audio = await self._synthesizer.synthesize(request.text or "", settings)
         except ProviderError as error:
-            _log.warning("simulator could not synthesize: %s", error)
+            logger.warning("simulator could not synthesize: %s", error)
             record()
             await send_text(turn, "turn.start", {"context": {"serviceTag": uuid.uuid4().hex}})
             await send_text(turn, "turn.end", {})
@@ -318,7 +318,7 @@ def _ssml_request(
                 rate, volume, pitch = prosody.get("rate"), prosody.get("volume"), prosody.get("pitch")
                 text = "".join(prosody.itertext())
     except ET.ParseError:
-        _log.warning("simulator received SSML it cannot parse: %r", ssml[:200])
+        logger.warning("simulator received SSML it cannot parse: %r", ssml[:200])
     return RecordedRequest(
         kind="synthesis",
         path=path,

@@ -33,7 +33,7 @@ from interviewai.domain.recognition import (
     PcmAudio,
 )
 
-_LOGGER = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 # What each container is called for FFmpeg's demuxer, its file extension and its media type.
 CONTAINERS: dict[str, tuple[str, str, str]] = {

@@ -71,7 +71,7 @@ DEFAULT_PROVIDER_VOICE = "en-US-JennyNeural"
 TERMINAL_STATUSES = frozenset({"done", "error", "rejected"})
 _AUDIO_FILENAME = "speech.mp3"
 
-_log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ class DidClipRenderer:
                             if loop.time() + error.retry_after_s >= ends:
                                 raise  # waiting as told would outlast the deadline anyway
                             wait = max(wait, error.retry_after_s)
-                        _log.info("d-id poll of %s failed (%s); next poll in %.2f s", clip_id, error, wait)
+                        logger.info("d-id poll of %s failed (%s); next poll in %.2f s", clip_id, error, wait)
                         await asyncio.sleep(wait)
                         continue
                     failures = 0
@@ -304,7 +304,7 @@ class DidClipRenderer:
         clip_id = data.get("id") if isinstance(data, dict) else None
         if not isinstance(clip_id, str) or not clip_id:
             raise bad_shape("POST /clips", "no clip id")
-        _log.debug("d-id clip %s created (%s script)", clip_id, script["type"])
+        logger.debug("d-id clip %s created (%s script)", clip_id, script["type"])
         return clip_id
 
     async def _upload_audio(self, mp3: bytes) -> str:

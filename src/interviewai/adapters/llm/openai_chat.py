@@ -63,7 +63,7 @@ _SCHEMA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 RETRY_PAUSE_S = 0.25
 CONNECT_TIMEOUT_S = 5.0
 
-_log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 class LlmError(ProviderError):
@@ -174,7 +174,7 @@ class OpenAiChatModel:
                         pause = _retry_pause(error, attempt, ends - loop.time())
                         if pause is None:
                             raise
-                        _log.info("chat completion failed (%s); retrying in %.2f s", error, pause)
+                        logger.info("chat completion failed (%s); retrying in %.2f s", error, pause)
                         await asyncio.sleep(pause)
                         attempt += 1
         except (asyncio.TimeoutError, TimeoutError) as error:

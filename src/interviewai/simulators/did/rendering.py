@@ -36,7 +36,7 @@ from interviewai.simulators.did.spec import (
 )
 from interviewai.simulators.did.state import Clip, ClipFailure, Credits
 
-_log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -124,8 +124,8 @@ class ClipRendering:
             raise
         except ClipFailure as failure:
             self._finish_failed(clip, failure)
-        except Exception as error:  # noqa: BLE001 - the simulator's own bug: the clip fails like D-ID's would
-            _log.exception("simulated clip %s failed", clip.id)
+        except Exception as error:
+            logger.exception("simulated clip %s failed", clip.id)
             self._finish_failed(clip, ClipFailure("UnknownError", f"internal error: {error}"))
 
     def _finish_failed(self, clip: Clip, failure: ClipFailure) -> None:
