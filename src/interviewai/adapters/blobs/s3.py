@@ -1,4 +1,4 @@
-"""BlobStore on an S3-compatible bucket (aiobotocore): whole-object PUTs, ranged streams, presigned GETs.
+"""BlobStore on an S3-compatible bucket (aiobotocore): whole-object PUTs, ranged streams.
 
 A PUT is all-or-nothing in S3, so readers never see a partial blob and no temp-name dance is needed. Names
 obey the same rules as FileBlobStore's (the key space is flat, but one rule for every backend keeps a name
@@ -43,7 +43,7 @@ PROVIDER = "s3"
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_CHUNK_SIZE = 64 * 1024
 
-# Served straight to browsers through presigned URLs, so the stored type must be right.
+# The stored type is what a client fetching the object gets, so it must be right.
 _CONTENT_TYPES = {
     "mp3": "audio/mpeg",
     "wav": "audio/wav",
@@ -151,19 +151,15 @@ class S3BlobStore:
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         connect_timeout_s: float = 5.0,
-        public_endpoint_url: str | None = None,
         max_connections: int = 20,
     ) -> None:
-        """`timeout_s` bounds each call (and each chunk read of a stream); `public_endpoint_url` is the
-        address clients use for presigned URLs when it differs from the one this process uses (a compose
-        network name vs. a public host)."""
+        """`timeout_s` bounds each call (and each chunk read of a stream)."""
         self.endpoint_url = endpoint_url
         self.bucket = bucket
         self.region = region
         self.timeout_s = timeout_s
         self._access_key_id = access_key_id
         self._secret_access_key = secret_access_key
-        self._public_endpoint_url = public_endpoint_url
         self._config = AioConfig(
             connect_timeout=min(connect_timeout_s, timeout_s),
             read_timeout=timeout_s,
@@ -182,7 +178,6 @@ class S3BlobStore:
         self._client_lock = asyncio.Lock()
         self._clients: contextlib.AsyncExitStack | None = None
         self._client: S3Client | None = None
-        self._presigner: S3Client | None = None
 
     # --- BlobStore -------------------------------------------------------------------------------------
 
@@ -304,22 +299,6 @@ class S3BlobStore:
         head = await self._head(name)
         return None if head is None else (int(head["ContentLength"]), head.get("ETag"))
 
-    async def presigned_url(self, name: str, expires_s: int) -> str:
-        """A GET URL for `name` that anyone can fetch for `expires_s` seconds (signed locally; no request
-        is made, and the blob's existence is not checked)."""
-        key = _key_for(name)
-        if not 1 <= expires_s <= 7 * 24 * 3600:
-            raise ValueError("presigned URLs last between 1 second and 7 days")
-        await self._s3()
-        assert self._presigner is not None
-        try:
-            async with deadline(self.timeout_s):
-                return await self._presigner.generate_presigned_url(
-                    "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_s
-                )
-        except Exception as error:
-            raise _translate(error, f"presign {key}") from error
-
     # --- lifecycle -------------------------------------------------------------------------------------
 
     async def ensure_bucket(self) -> None:
@@ -348,7 +327,7 @@ class S3BlobStore:
         """Close the S3 clients; the next call would open new ones."""
         async with self._client_lock:
             clients, self._clients = self._clients, None
-            self._client = self._presigner = None
+            self._client = None
         if clients is not None:
             await clients.aclose()
 
@@ -362,15 +341,10 @@ class S3BlobStore:
                 stack = contextlib.AsyncExitStack()
                 try:
                     client = await stack.enter_async_context(self._new_client(self.endpoint_url))
-                    presigner = client
-                    if self._public_endpoint_url and self._public_endpoint_url != self.endpoint_url:
-                        presigner = await stack.enter_async_context(
-                            self._new_client(self._public_endpoint_url)
-                        )
                 except BaseException:
                     await stack.aclose()
                     raise
-                self._clients, self._client, self._presigner = stack, client, presigner
+                self._clients, self._client = stack, client
             return self._client
 
     def _new_client(self, endpoint_url: str) -> Any:
