@@ -39,6 +39,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "`invalid_bank`: `detail` lists every problem with its line",
     },
 }
+_CREATE_ERRORS = {**_ERRORS, 409: {"model": ErrorResponse, "description": "The id is taken (`bank_exists`)"}}
+_DELETE_ERRORS = {
+    **_ERRORS,
+    409: {"model": ErrorResponse, "description": "Sessions started from it are active (`bank_in_use`)"},
+}
 # The id rule goes into the document only: the service checks it and answers 422 `invalid_bank` naming
 # the field, the same answer whichever route the id came through.
 _ID_RULE = {"pattern": BANK_ID.pattern, "minLength": 1, "maxLength": 64}
@@ -99,7 +104,9 @@ async def get_bank(bank_id: str, banks: BanksDep) -> BankModel:
     return _model(info).model_copy(update={"content": info.stored.content})
 
 
-@banks_router.post("", response_model=BankModel, status_code=201, responses=_ERRORS, openapi_extra=_UPLOAD)
+@banks_router.post(
+    "", response_model=BankModel, status_code=201, responses=_CREATE_ERRORS, openapi_extra=_UPLOAD
+)
 async def create_bank(
     request: Request,
     banks: BanksDep,
@@ -124,7 +131,7 @@ async def replace_bank(bank_id: BankIdPath, request: Request, banks: BanksDep) -
     return _model(await banks.put(bank_id, content, kind))
 
 
-@banks_router.delete("/{bank_id}", status_code=204, responses=_ERRORS)
+@banks_router.delete("/{bank_id}", status_code=204, responses=_DELETE_ERRORS)
 async def delete_bank(bank_id: str, banks: BanksDep) -> Response:
     """Refused with 409 `bank_in_use` while active sessions were started from it."""
     await banks.delete(bank_id)
