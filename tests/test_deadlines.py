@@ -18,9 +18,9 @@ from edge_fixtures import QUESTION, piper, simulator
 from fault_proxy import Fault, FaultProxy
 from interviewai.adapters.speech.piper import PiperSynthesizer
 from interviewai.app import create_app
-from interviewai.container import build_speech_service
 from interviewai.domain.errors import ProviderCategory, ProviderError
 from interviewai.domain.speech import VoiceSettings
+from interviewai.providers import build_speech_service
 from interviewai.settings import Settings
 from interviewai.simulators.edge_tts import EdgeTtsSimulator
 from test_redis_worker import REDIS_URL, broker_queue

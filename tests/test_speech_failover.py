@@ -12,9 +12,9 @@ import pytest
 from edge_fixtures import QUESTION, FailingSynthesizer, FakeClock, decode_mp3, piper, simulator
 from fakes import FakeSynthesizer
 from interviewai.adapters.speech.piper import PiperSynthesizer
-from interviewai.container import build_speech_service
 from interviewai.domain.errors import ProviderCategory, ProviderError
 from interviewai.domain.speech import VoiceSettings
+from interviewai.providers import build_speech_service
 from interviewai.services.speech import BreakerState, CircuitBreaker, SpeechService
 from interviewai.settings import Settings, SettingsError
 from interviewai.simulators.edge_tts import EdgeTtsSimulator

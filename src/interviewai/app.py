@@ -31,11 +31,12 @@ from interviewai.api.reports import reports_router
 from interviewai.api.routes import router
 from interviewai.api.security import ApiKeyGuard, ApiKeys, install_log_masking, require_session_owner
 from interviewai.api.websocket import websocket_router
-from interviewai.container import Container, build_container, build_tracing
+from interviewai.container import Container, build_container
 from interviewai.domain.ports import SpeechRecognizer
 from interviewai.observability.asgi import RequestObserver
 from interviewai.observability.logging import REQUEST_ID_HEADER, valid_request_id
 from interviewai.observability.tracing import TELEMETRY_OFF
+from interviewai.providers import build_tracing
 from interviewai.settings import Settings, load_settings
 
 if TYPE_CHECKING:

@@ -103,7 +103,7 @@ async def check_blob_store(settings: Settings) -> list[Finding]:
     a lookup."""
     if settings.blob_store == "files":
         return [Finding("blob store", "ok", f"files in {settings.resolved_media_dir}")]
-    from interviewai.container import open_blob_store
+    from interviewai.providers import open_blob_store
 
     fix = "check S3_ENDPOINT_URL, S3_BUCKET, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY"
     try:
@@ -191,8 +191,8 @@ async def check_did(settings: Settings) -> list[Finding]:
             if settings.avatar_mode is None
             else Finding("D-ID video", "skip", "AVATAR_MODE=audio_only")
         ]
-    from interviewai.container import build_avatar_renderer
     from interviewai.domain.errors import ProviderCategory, ProviderError
+    from interviewai.providers import build_avatar_renderer
 
     renderer = build_avatar_renderer(settings)
     if renderer is None:
